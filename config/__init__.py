@@ -1,0 +1,1 @@
+"""Typed settings, the 40-domain catalogue and the working-day calendar."""

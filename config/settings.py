@@ -1,0 +1,104 @@
+"""Typed settings, read from the environment once by run.py and passed down.
+
+Nothing reads the environment at import time: tests build ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = ROOT / "var"
+
+# Field names that hold secrets: `run.py check` redacts them.
+SECRET_FIELDS = frozenset(
+    {
+        "wechat_secret",
+        "wechat_token",
+        "wechat_aes_key",
+        "mp_secret",
+        "id_hash_key",
+        "ops_token",
+    }
+)
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite://{VAR_DIR / 'yucredit.db'}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    public_base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    # Official Account (公众号) and mini-program (小程序) credentials.
+    wechat_api_base: str = "http://127.0.0.1:8081"
+    wechat_app_id: str = "wx_dev_official_account"
+    wechat_secret: str = ""
+    wechat_token: str = ""
+    wechat_aes_key: str = ""
+    mp_app_id: str = "wx_dev_miniprogram"
+    mp_secret: str = ""
+    # Key of the HMAC that stores ID numbers as keyed hashes only.
+    id_hash_key: str = ""
+    ops_token: str = ""
+    # Years that chinesecalendar does not cover fall back to these overrides.
+    holiday_overrides_path: Path = field(default=ROOT / "config" / "holiday_overrides.json")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables named like the fields, upper-cased."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+    def redacted(self) -> dict[str, str]:
+        """Every setting as text, secrets replaced by a marker that says whether one is set."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                out[f.name] = "<set>" if value else "<unset>"
+            elif f.name.endswith("_url"):
+                out[f.name] = redact_url(str(value))
+            else:
+                out[f.name] = str(value)
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a connection URL."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _coerce(name: str, annotation: object, raw: str) -> object:
+    kind = str(annotation)
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name.upper()} must be an integer, got {raw!r}") from None
+    if kind == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,1 @@
+"""HTTP edges: parse, authorise, call one service, format the answer."""

@@ -1,0 +1,11 @@
+"""Every web.AppKey of the application, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from config.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)

@@ -1,0 +1,11 @@
+"""Persistence (Tortoise ORM). Every model module is listed in MODEL_MODULES."""
+
+MODEL_MODULES = [
+    "models.catalogue",
+    "models.enterprise",
+    "models.record",
+    "models.report",
+    "models.objection",
+    "models.user",
+    "models.audit",
+]

@@ -1,0 +1,142 @@
+"""Enumerations shared by models and services, each with the Chinese label users see."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry a Chinese label in LABELS."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS[type(self).__name__][self.value]
+
+
+class RecordKind(LabelledEnum):
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"
+    COURT_JUDGMENT = "court_judgment"
+    CRIMINAL_PENALTY = "criminal_penalty"
+    ADMINISTRATIVE_ENFORCEMENT = "administrative_enforcement"
+    SERIOUS_DISHONESTY = "serious_dishonesty"
+    ABNORMAL_OPERATION = "abnormal_operation"
+    ARREARS_SOCIAL_INSURANCE = "arrears_social_insurance"
+    ARREARS_TAX = "arrears_tax"
+    ARREARS_HOUSING_FUND = "arrears_housing_fund"
+
+
+ARREARS_KINDS = frozenset(
+    {
+        RecordKind.ARREARS_SOCIAL_INSURANCE,
+        RecordKind.ARREARS_TAX,
+        RecordKind.ARREARS_HOUSING_FUND,
+    }
+)
+
+
+class RecordStatus(LabelledEnum):
+    IN_FORCE = "in_force"
+    REPAIRED = "repaired"
+    REVOKED = "revoked"
+
+
+class RelationKind(LabelledEnum):
+    SUBSIDIARY = "subsidiary"
+    BRANCH = "branch"
+    CONTROLLING_SHAREHOLDER = "controlling_shareholder"
+
+
+class ReportPurpose(LabelledEnum):
+    LISTING = "listing"
+    REFINANCING = "refinancing"
+    MERGER = "merger"
+    BOND = "bond"
+
+
+class Channel(LabelledEnum):
+    MINIPROGRAM = "miniprogram"
+    BOT = "bot"
+    WEB = "web"
+    HALL = "hall"
+    TERMINAL = "terminal"
+
+
+class ReportStatus(LabelledEnum):
+    PENDING = "pending"
+    RENDERING = "rendering"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class ObjectionKind(LabelledEnum):
+    CORRECTION = "correction"
+    UPDATE = "update"
+    REPAIR = "repair"
+    DETAIL = "detail"
+
+
+class ObjectionStatus(LabelledEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class BindingRole(LabelledEnum):
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    AGENT = "agent"
+
+
+_LABELS: dict[str, dict[str, str]] = {
+    "RecordKind": {
+        "administrative_penalty": "行政处罚（普通程序）",
+        "court_judgment": "司法判决",
+        "criminal_penalty": "刑事处罚",
+        "administrative_enforcement": "行政强制执行",
+        "serious_dishonesty": "列入严重失信主体名单",
+        "abnormal_operation": "列入经营异常名录",
+        "arrears_social_insurance": "欠缴社会保险费",
+        "arrears_tax": "欠缴税费",
+        "arrears_housing_fund": "欠缴住房公积金",
+    },
+    "RecordStatus": {"in_force": "有效", "repaired": "已修复", "revoked": "已撤销"},
+    "RelationKind": {
+        "subsidiary": "子公司",
+        "branch": "分支机构",
+        "controlling_shareholder": "控股股东",
+    },
+    "ReportPurpose": {
+        "listing": "上市挂牌",
+        "refinancing": "再融资",
+        "merger": "并购重组",
+        "bond": "债券发行",
+    },
+    "Channel": {
+        "miniprogram": "渝快办小程序",
+        "bot": "信用重庆公众号",
+        "web": "信用中国（重庆）网站",
+        "hall": "政务服务大厅窗口",
+        "terminal": "一体化智能自助终端",
+    },
+    "ReportStatus": {
+        "pending": "排队中",
+        "rendering": "生成中",
+        "ready": "已出具",
+        "failed": "生成失败",
+    },
+    "ObjectionKind": {
+        "correction": "信息更正",
+        "update": "信息更新",
+        "repair": "信用修复",
+        "detail": "详情查询",
+    },
+    "ObjectionStatus": {
+        "submitted": "已提交",
+        "accepted": "已受理",
+        "rejected": "不予受理",
+        "resolved": "已办结",
+        "closed": "已关闭",
+    },
+    "BindingRole": {"legal_representative": "法定代表人", "agent": "经办人"},
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""YuCredit's one entry point: serve | migrate | seed | domains | check | ensure-redis."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import unicodedata
+from collections.abc import Callable
+
+from config.catalogue import DOMAINS, department_names
+from config.logging import setup_logging
+from config.secrets import environment_with_dev_secrets
+from config.settings import Settings
+
+log = logging.getLogger("yucredit")
+
+
+def load_settings() -> Settings:
+    """Environment first; on the embedded default, generated dev secrets fill the gaps."""
+    return Settings.from_env(environment_with_dev_secrets())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from handlers.app import create_app
+
+    settings = load_settings()
+    port = args.port or settings.port
+    base = settings.public_base_url
+    print("YuCredit 已启动 / is running:")
+    for label, path in (("健康检查", "/healthz"), ("就绪检查", "/readyz")):
+        print(f"  {label:<8} {base}{path}")
+    web.run_app(create_app(settings), host=args.host or settings.host, port=port, print=None)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from services.catalogue import sync_catalogue
+    from services.db import database, migrate
+
+    settings = load_settings()
+
+    async def go() -> None:
+        await migrate(settings.database_url)
+        async with database(settings.database_url):
+            await sync_catalogue()
+
+    asyncio.run(go())
+    print("数据库已迁移到最新版本，40个领域目录已同步。")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from services.db import database
+    from services.errors import ServiceError
+    from services.seed import database_has_enterprises, seed_demo
+
+    settings = load_settings()
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            if args.if_empty and await database_has_enterprises():
+                print("数据库已有企业数据，跳过演示数据生成。")
+                return 0
+            try:
+                result = await seed_demo(
+                    enterprises=args.enterprises,
+                    records=args.records,
+                    seed=args.seed,
+                    id_hash_key=settings.id_hash_key,
+                    replace=args.replace,
+                    progress=not args.quiet,
+                )
+            except ServiceError as exc:
+                print(f"错误：{exc.message}", file=sys.stderr)
+                return 2
+        print(
+            f"{result.status}: {result.enterprises} enterprises, {result.relations} relations, "
+            f"{result.records} records in {result.elapsed:.1f}s; fingerprint {result.fingerprint}"
+        )
+        return 0
+
+    return asyncio.run(go())
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def format_domains_table() -> str:
+    """The 40-domain catalogue as an aligned terminal table (CJK counted double-width)."""
+    header = ("序号", "领域", "责任部门", "核查事项")
+    rows = [
+        (str(d.number), d.name + ("（含欠缴）" if d.checks_arrears else ""),
+         department_names(d), d.check_text)
+        for d in DOMAINS
+    ]  # fmt: skip
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [pad(row[i], widths[i]) for i in range(3)] + [row[3]]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 20)
+    return "\n".join(lines)
+
+
+def cmd_domains(args: argparse.Namespace) -> int:
+    print(format_domains_table())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    width = max(len(k) for k in settings.redacted())
+    for key, value in settings.redacted().items():
+        print(f"{key.upper():<{width}}  {value}")
+    return 0
+
+
+def cmd_ensure_redis(args: argparse.Namespace) -> int:
+    from services.redis_local import ensure_redis
+
+    url = load_settings().redis_url
+    how = ensure_redis(url)
+    print(f"Redis {'已在运行' if how == 'external' else '已在 var/redis 启动'}：{url}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.set_defaults(func=func)
+        return p
+
+    serve = add("serve", cmd_serve, "serve the HTTP API")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--host", default=None)
+    add("migrate", cmd_migrate, "apply database migrations and sync the domain catalogue")
+    seed = add("seed", cmd_seed, "load deterministic demo data")
+    seed.add_argument("--enterprises", type=int, default=2000)
+    seed.add_argument("--records", type=int, default=50000)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.add_argument("--replace", action="store_true", help="replace existing demo data")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if enterprises exist")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    add("domains", cmd_domains, "print the 40-domain catalogue")
+    add("check", cmd_check, "print the settings, secrets redacted")
+    add("ensure-redis", cmd_ensure_redis, "start a local Redis under var/ if none answers")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging("INFO")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

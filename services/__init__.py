@@ -1,0 +1,1 @@
+"""Use cases: the rules of YuCredit, with plain arguments and plain results."""

@@ -1,0 +1,92 @@
+"""The one place that initialises Tortoise ORM and runs migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as run_migrations
+
+from models import MODEL_MODULES
+
+log = logging.getLogger(__name__)
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """Tortoise's configuration for one database URL (sqlite:// or postgres://)."""
+    return {
+        "connections": {"default": _normalise_url(database_url)},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "models.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "Asia/Shanghai",
+    }
+
+
+def _normalise_url(url: str) -> str:
+    # Accept the spellings people paste from other tools.
+    for alias in ("postgresql://", "postgresql+asyncpg://", "asyncpg://"):
+        if url.startswith(alias):
+            return "postgres://" + url[len(alias) :]
+    if url.startswith("sqlite://") and url not in ("sqlite://:memory:",):
+        Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+# Tortoise's state is process-wide, so whether it is open is too.
+_state: dict[str, str | None] = {"open_url": None}
+
+
+def db_is_open() -> bool:
+    return _state["open_url"] is not None
+
+
+async def init_db(database_url: str) -> bool:
+    """Open the ORM for this process, global so that request tasks and workers share it.
+
+    Returns False when it was already open (a worker in the same process, or a test), so that
+    only the opener closes it.
+    """
+    if db_is_open():
+        return False
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    _state["open_url"] = database_url
+    return True
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+    _state["open_url"] = None
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration in models/migrations."""
+    # A context of its own, so that migrating leaves no ORM state behind.
+    async with TortoiseContext():
+        await run_migrations(config=tortoise_config(database_url))
+
+
+@asynccontextmanager
+async def database(database_url: str) -> AsyncIterator[None]:
+    """The ORM for the duration of a block, for commands and workers."""
+    opened = await init_db(database_url)
+    try:
+        yield
+    finally:
+        if opened:
+            await close_db()
+
+
+# For authoring migrations with Tortoise's CLI (no database needed):
+#   .venv/bin/tortoise -c services.db.AUTHORING_CONFIG makemigrations
+AUTHORING_CONFIG = tortoise_config("sqlite://:memory:")

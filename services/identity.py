@@ -1,0 +1,41 @@
+"""Identifiers: USCC (统一社会信用代码) checks and keyed hashes of ID numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError
+
+from services.errors import InvalidRequest
+
+
+def normalise_uscc(value: str) -> str:
+    """Upper-case and strip a USCC, and raise InvalidRequest unless its checksum holds."""
+    compact = stdnum_uscc.compact(value or "")
+    try:
+        return stdnum_uscc.validate(compact)
+    except ValidationError:
+        raise InvalidRequest(
+            "统一社会信用代码无效，请核对后重新输入（18位，含校验码）",
+            code="invalid_uscc",
+            value=value,
+        ) from None
+
+
+def is_valid_uscc(value: str) -> bool:
+    return stdnum_uscc.is_valid(value or "")
+
+
+def hash_id_number(key: str, id_number: str) -> str:
+    """HMAC-SHA256 of an ID number, so that it can be checked without being stored."""
+    if not key:
+        raise RuntimeError("ID_HASH_KEY is not set: refusing to hash ID numbers without a key")
+    normalised = id_number.strip().upper()
+    return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def id_number_matches(key: str, id_number: str, stored_hash: str) -> bool:
+    """Constant-time comparison of an ID number with its stored keyed hash."""
+    return hmac.compare_digest(hash_id_number(key, id_number), stored_hash)

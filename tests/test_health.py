@@ -1,0 +1,44 @@
+from redis.asyncio import Redis
+
+from config.settings import Settings
+from handlers.app import create_app
+
+
+async def test_healthz_answers_ok(cli):
+    r = await cli.get("/healthz")
+    assert r.status == 200, await r.text()
+    assert (await r.json())["status"] == "ok"
+
+
+async def test_readyz_is_ready_when_database_and_redis_answer(cli):
+    r = await cli.get("/readyz")
+    assert r.status == 200, await r.text()
+    body = await r.json()
+    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+
+
+async def test_readyz_is_503_with_a_chinese_reason_when_redis_is_unreachable(
+    aiohttp_client, settings: Settings, db: str
+):
+    broken = Settings(**{**settings.__dict__, "redis_url": "redis://127.0.0.1:1/0"})
+    client = await aiohttp_client(create_app(broken))
+    r = await client.get("/readyz")
+    assert r.status == 503, await r.text()
+    body = await r.json()
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+    assert "Redis" in body["message"] and "不可用" in body["message"]
+
+
+async def test_unknown_route_answers_json_with_a_chinese_message(cli):
+    r = await cli.get("/no/such/page")
+    assert r.status == 404
+    body = await r.json()
+    assert body == {"code": "not_found", "message": "页面或接口不存在"}
+
+
+async def test_every_response_carries_a_request_id(cli, redis: Redis):
+    r = await cli.get("/healthz", headers={"X-Request-Id": "abcdef123456"})
+    assert r.headers["X-Request-Id"] == "abcdef123456"
+    r = await cli.get("/healthz", headers={"X-Request-Id": "bad id!"})
+    assert r.headers["X-Request-Id"] != "bad id!" and len(r.headers["X-Request-Id"]) == 16
