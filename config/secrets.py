@@ -50,8 +50,12 @@ def ensure_dev_secrets(path: Path = DEV_SECRETS_FILE) -> dict[str, str]:
     return read_env_file(path)
 
 
-def environment_with_dev_secrets(path: Path = DEV_SECRETS_FILE) -> dict[str, str]:
-    """The process environment, with development secrets filling what it leaves unset."""
+def environment_with_dev_secrets(path: Path | None = None) -> dict[str, str]:
+    """The process environment, with development secrets filling what it leaves unset.
+
+    YUCREDIT_SECRETS_FILE moves the file (tests use a temporary one).
+    """
+    path = path or Path(os.environ.get("YUCREDIT_SECRETS_FILE") or DEV_SECRETS_FILE)
     merged = dict(ensure_dev_secrets(path))
     merged.update({k: v for k, v in os.environ.items() if v != ""})
     return merged
