@@ -8,7 +8,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers import health
+from handlers import health, metrics
 from handlers.keys import REDIS, SETTINGS
 from handlers.middleware import error_middleware, request_id_middleware
 from services.db import close_db, init_db
@@ -36,10 +36,11 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[request_id_middleware, metrics.metrics_middleware, error_middleware],
         client_max_size=64 * 1024 * 1024,
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([database_ctx, redis_ctx])  # torn down in reverse
     health.setup(app)
+    metrics.setup(app)
     return app

@@ -6,6 +6,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from handlers.metrics_registry import HttpMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
+METRICS = web.AppKey("metrics", HttpMetrics)

@@ -42,3 +42,24 @@ async def test_every_response_carries_a_request_id(cli, redis: Redis):
     assert r.headers["X-Request-Id"] == "abcdef123456"
     r = await cli.get("/healthz", headers={"X-Request-Id": "bad id!"})
     assert r.headers["X-Request-Id"] != "bad id!" and len(r.headers["X-Request-Id"]) == 16
+
+
+async def test_metrics_need_the_ops_token(cli):
+    r = await cli.get("/metrics")
+    assert r.status == 401
+    assert (await r.json())["code"] == "ops_token_required"
+    r = await cli.get("/metrics", headers={"Authorization": "Bearer wrong"})
+    assert r.status == 403
+    assert (await r.json())["message"] == "运维令牌无效"
+
+
+async def test_metrics_count_requests_by_route_pattern(cli):
+    for _ in range(3):
+        assert (await cli.get("/healthz")).status == 200
+    await cli.get("/no/such/page")
+    r = await cli.get("/metrics", headers={"Authorization": "Bearer test-ops-token"})
+    assert r.status == 200, await r.text()
+    text = await r.text()
+    assert 'yucredit_http_requests_total{method="GET",route="/healthz",status="200"} 3.0' in text
+    assert 'route="unmatched",status="404"' in text
+    assert 'yucredit_http_request_seconds_bucket{le="0.005",method="GET",route="/healthz"}' in text
