@@ -31,11 +31,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     port = args.port or settings.port
     base = settings.public_base_url
+    app = create_app(settings)
     print("YuCredit 已启动 / is running:")
-    for label, path in (("健康检查", "/healthz"), ("就绪检查", "/readyz")):
+    for label, path in (
+        ("健康检查", "/healthz"),
+        ("就绪检查", "/readyz"),
+        ("监控指标", "/metrics"),
+    ):
         print(f"  {label:<8} {base}{path}")
-    web.run_app(create_app(settings), host=args.host or settings.host, port=port, print=None)
+    if args.with_fake_wechat:
+        app.cleanup_ctx.append(fake_wechat_ctx(settings))
+        print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
+    web.run_app(app, host=args.host or settings.host, port=port, print=None)
     return 0
+
+
+def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    """Serve the local fake of WeChat's API beside the app, for development without internet."""
+    from urllib.parse import urlsplit
+
+    from aiohttp import web
+
+    from fakes.wechat import FakeWeChat, create_fake_wechat_app
+
+    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+        fake = FakeWeChat(
+            {settings.wechat_app_id: settings.wechat_secret, settings.mp_app_id: settings.mp_secret}
+        )
+        runner = web.AppRunner(create_fake_wechat_app(fake))
+        await runner.setup()
+        where = urlsplit(settings.wechat_api_base)
+        await web.TCPSite(runner, where.hostname, where.port).start()
+        yield
+        await runner.cleanup()
+
+    return ctx
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -148,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", cmd_serve, "serve the HTTP API")
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--host", default=None)
+    serve.add_argument(
+        "--with-fake-wechat",
+        action="store_true",
+        help="also serve the local fake of WeChat's API at WECHAT_API_BASE (development)",
+    )
     add("migrate", cmd_migrate, "apply database migrations and sync the domain catalogue")
     seed = add("seed", cmd_seed, "load deterministic demo data")
     seed.add_argument("--enterprises", type=int, default=2000)

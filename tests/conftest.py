@@ -127,6 +127,22 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
+async def fake_wechat(aiohttp_server, settings: Settings):  # type: ignore[no-untyped-def]
+    """A local fake of WeChat's API that knows this test's apps and records every call.
+
+    Returns the FakeWeChat; `fake_wechat.base_url` is where the app should point.
+    """
+    from fakes.wechat import FakeWeChat, create_fake_wechat_app
+
+    fake = FakeWeChat(
+        {settings.wechat_app_id: settings.wechat_secret, settings.mp_app_id: settings.mp_secret}
+    )
+    server = await aiohttp_server(create_fake_wechat_app(fake))
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
 async def cli(aiohttp_client, settings: Settings, db: str, redis: Redis):  # type: ignore[no-untyped-def]
     """A client for the whole application on this test's database and Redis."""
     from handlers.app import create_app

@@ -1,0 +1,1 @@
+"""Local fakes of external services, used in development and tests."""
