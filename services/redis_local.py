@@ -29,7 +29,7 @@ def redis_answers(url: str, timeout: float = 1.0) -> bool:
 
 
 def ensure_redis(url: str, var_dir: Path = VAR_DIR, wait: float = 10.0) -> str:
-    """"external" if Redis answers at `url`, else start one under var/ and say "started"."""
+    """Say "external" if Redis answers at `url`, else start one under var/ and say "started"."""
     if redis_answers(url):
         return "external"
     parts = urlsplit(url)
