@@ -8,7 +8,7 @@ run: install
 	@.venv/bin/python run.py ensure-redis
 	@.venv/bin/python run.py migrate
 	@.venv/bin/python run.py seed --if-empty --enterprises 2000 --records 50000 --seed 7
-	@.venv/bin/python run.py serve --with-fake-wechat
+	@.venv/bin/python run.py serve --with-workers --with-fake-wechat
 
 test: install
 	@.venv/bin/ruff check .

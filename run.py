@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""YuCredit's one entry point: serve | migrate | seed | domains | check | ensure-redis."""
+"""YuCredit's one entry point: serve, worker, migrate, seed, domains, check, ops."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import unicodedata
 from collections.abc import Callable
 
 from config.catalogue import DOMAINS, department_names
 from config.logging import setup_logging
-from config.secrets import environment_with_dev_secrets
+from config.secrets import DEV_SECRETS_FILE, environment_with_dev_secrets
 from config.settings import Settings
 
 log = logging.getLogger("yucredit")
@@ -31,7 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     port = args.port or settings.port
     base = settings.public_base_url
-    app = create_app(settings)
+    app = create_app(settings, with_workers=args.with_workers)
     print("YuCredit 已启动 / is running:")
     for label, path in (
         ("健康检查", "/healthz"),
@@ -44,6 +45,69 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
     web.run_app(app, host=args.host or settings.host, port=port, print=None)
     return 0
+
+
+def settings_source() -> str:
+    return "环境变量 OPS_TOKEN" if os.environ.get("OPS_TOKEN") else str(DEV_SECRETS_FILE)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from queues.worker import run_worker_process
+    from services.db import database
+    from services.jobs import build_registry
+    from services.ops import STREAMS
+
+    settings = load_settings()
+    streams = args.streams or list(STREAMS)
+    unknown = sorted(set(streams) - set(STREAMS))
+    if unknown:
+        print(f"错误：未知的队列 {unknown}，可选：{list(STREAMS)}", file=sys.stderr)
+        return 2
+    return run_worker_process(
+        settings,
+        streams,
+        args.concurrency,
+        build_registry(),
+        lifespan=lambda: database(settings.database_url),
+    )
+
+
+def cmd_ops_queues(args: argparse.Namespace) -> int:
+    from redis.asyncio import Redis
+
+    from services.ops import queue_overview
+
+    async def go() -> list[dict]:
+        client = Redis.from_url(load_settings().redis_url, socket_timeout=5)
+        try:
+            return await queue_overview(client)
+        finally:
+            await client.aclose()
+
+    print(format_queue_table(asyncio.run(go())))
+    return 0
+
+
+def format_queue_table(streams: list[dict]) -> str:
+    """The /ops figures as a terminal table, for a server without a browser."""
+    from handlers.ops import format_age
+
+    header = ("队列", "积压", "处理中", "未投递", "最久待确认", "重试中", "死信",
+              "1分钟 成功/失败/重试", "1小时 成功/失败/重试", "消费者")  # fmt: skip
+    rows = [header]
+    for s in streams:
+        m, h = s["last_minute"], s["last_hour"]
+        rows.append((
+            s["stream"], str(s["depth"]), str(s["pending"]),
+            "-" if s["lag"] is None else str(s["lag"]),
+            format_age(s["oldest_pending_age_s"]), str(s["scheduled_retries"]), str(s["dead"]),
+            f"{m['processed']}/{m['failed']}/{m['retried']}",
+            f"{h['processed']}/{h['failed']}/{h['retried']}",
+            str(len(s["consumers"])),
+        ))  # fmt: skip
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)  # fmt: skip
 
 
 def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
@@ -179,6 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--host", default=None)
     serve.add_argument(
+        "--with-workers",
+        type=int,
+        nargs="?",
+        const=4,
+        default=0,
+        metavar="N",
+        help="also run queue workers in this process (concurrency N, default 4)",
+    )
+    serve.add_argument(
         "--with-fake-wechat",
         action="store_true",
         help="also serve the local fake of WeChat's API at WECHAT_API_BASE (development)",
@@ -193,13 +266,20 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     add("domains", cmd_domains, "print the 40-domain catalogue")
     add("check", cmd_check, "print the settings, secrets redacted")
+    worker = add("worker", cmd_worker, "run queue workers until SIGTERM")
+    worker.add_argument("--streams", nargs="*", default=None, help="default: all streams")
+    worker.add_argument("--concurrency", type=int, default=8)
+    ops = sub.add_parser("ops", help="operations").add_subparsers(dest="ops", required=True)
+    ops.add_parser("queues", help="the queue figures as a table").set_defaults(func=cmd_ops_queues)
     add("ensure-redis", cmd_ensure_redis, "start a local Redis under var/ if none answers")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging("INFO")
+    from services.masking import MaskingFilter
+
+    setup_logging(os.environ.get("LOG_LEVEL", "INFO"), filters=(MaskingFilter(),))
     return args.func(args)
 
 

@@ -16,9 +16,12 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO") -> None:
+def setup_logging(level: str = "INFO", filters: tuple[logging.Filter, ...] = ()) -> None:
+    """Log to stderr with request ids; `filters` (e.g. masking) see every line first."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
+    for extra in filters:
+        handler.addFilter(extra)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers import health, metrics
-from handlers.keys import REDIS, SETTINGS
+from handlers import health, metrics, ops
+from handlers.keys import REDIS, SETTINGS, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
+from queues.worker import Worker, worker_redis
 from services.db import close_db, init_db
+from services.jobs import build_registry
+from services.ops import STREAMS
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -34,13 +38,34 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     await client.aclose()
 
 
-def create_app(settings: Settings) -> web.Application:
+def workers_ctx(concurrency: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Queue workers inside the serving process, so the embedded default needs no second one."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        redis = worker_redis(settings.redis_url, concurrency=concurrency)
+        worker = Worker(redis, build_registry(), STREAMS, concurrency=concurrency, context=settings)
+        task = asyncio.create_task(worker.run())
+        app[WORKER] = worker
+        yield
+        worker.stop()  # finishes in-flight jobs within its grace period, never acks unfinished ones
+        await task
+        await redis.aclose()
+
+    return ctx
+
+
+def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
+    """The application; with_workers > 0 also runs queue workers with that concurrency."""
     app = web.Application(
         middlewares=[request_id_middleware, metrics.metrics_middleware, error_middleware],
         client_max_size=64 * 1024 * 1024,
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([database_ctx, redis_ctx])  # torn down in reverse
+    if with_workers:
+        app.cleanup_ctx.append(workers_ctx(with_workers))
     health.setup(app)
     metrics.setup(app)
+    ops.setup(app)
     return app

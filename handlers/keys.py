@@ -7,7 +7,9 @@ from redis.asyncio import Redis
 
 from config.settings import Settings
 from handlers.metrics_registry import HttpMetrics
+from queues.worker import Worker
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", HttpMetrics)
+WORKER = web.AppKey("worker", Worker)

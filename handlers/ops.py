@@ -1,0 +1,160 @@
+"""The ops view: /ops (HTML, refreshes itself), /ops/api/* (JSON). Ops token required."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from handlers.auth import OPS_COOKIE, require_ops
+from handlers.keys import REDIS, SETTINGS
+from services import ops
+from services.errors import Forbidden, Unauthorized
+from services.jobs import last_canaries, send_canaries
+
+CHINA = timezone(timedelta(hours=8))
+REFRESH_SECONDS = 5
+
+
+def format_age(seconds: float | None) -> str:
+    """An age in Chinese units, coarse enough to read at a glance."""
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}秒"
+    if s < 3600:
+        return f"{s // 60}分{s % 60}秒"
+    if s < 86400:
+        return f"{s // 3600}小时{s % 3600 // 60}分"
+    return f"{s // 86400}天{s % 86400 // 3600}小时"
+
+
+def format_when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=select_autoescape(["html"]),
+)
+TEMPLATES.filters["age"] = format_age
+TEMPLATES.filters["when"] = format_when
+
+
+def _html(template: str, status: int = 200, **context: object) -> web.Response:
+    body = TEMPLATES.get_template(template).render(**context)
+    return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
+
+
+async def ops_page(request: web.Request) -> web.StreamResponse:
+    try:
+        require_ops(request)
+    except (Unauthorized, Forbidden):
+        raise web.HTTPSeeOther("/ops/login") from None
+    redis = request.app[REDIS]
+    streams = await ops.queue_overview(redis)
+    canaries = await last_canaries(redis)
+    for s in streams:
+        s["canary"] = canaries[s["stream"]]
+    dead = [await ops.dead_letters(redis, s["stream"]) for s in streams if s["dead"]]
+    return _html(
+        "ops.html",
+        streams=streams,
+        dead=dead,
+        dead_total=sum(d["total"] for d in dead),
+        refresh=REFRESH_SECONDS,
+        generated_at=datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return _html("ops_login.html")
+
+
+async def login(request: web.Request) -> web.Response:
+    token = str((await request.post()).get("token", ""))
+    expected = request.app[SETTINGS].ops_token
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return _html("ops_login.html", status=403, error="运维令牌无效")
+    response = web.HTTPSeeOther("/ops")
+    # SameSite=Strict keeps other sites from riding the cookie into the action forms.
+    secure = request.app[SETTINGS].public_base_url.startswith("https://")
+    response.set_cookie(
+        OPS_COOKIE, token, httponly=True, samesite="Strict", secure=secure, path="/"
+    )
+    raise response
+
+
+def _actor(request: web.Request) -> str:
+    # Ops share one token for now; the request id ties the audit entry to the access log.
+    return f"ops@{request.remote or 'unknown'}"
+
+
+async def api_queues(request: web.Request) -> web.Response:
+    require_ops(request)
+    return web.json_response({"streams": await ops.queue_overview(request.app[REDIS])})
+
+
+async def api_dead(request: web.Request) -> web.Response:
+    require_ops(request)
+    limit = min(int(request.query.get("limit", "50") or 50), 500)
+    letters = await ops.dead_letters(request.app[REDIS], request.match_info["stream"], limit)
+    return web.json_response(letters)
+
+
+async def api_requeue(request: web.Request) -> web.Response:
+    require_ops(request)
+    stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
+    new_id = await ops.requeue_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
+    return web.json_response({"requeued": entry_id, "new_entry_id": new_id})
+
+
+async def api_requeue_all(request: web.Request) -> web.Response:
+    require_ops(request)
+    stream = request.match_info["stream"]
+    moved = await ops.requeue_all_dead_letters(request.app[REDIS], _actor(request), stream)
+    return web.json_response({"requeued": moved})
+
+
+async def api_drop(request: web.Request) -> web.Response:
+    require_ops(request)
+    stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
+    await ops.drop_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
+    return web.json_response({"dropped": entry_id})
+
+
+async def api_canary(request: web.Request) -> web.Response:
+    require_ops(request)
+    sent = await send_canaries(request.app[REDIS], _actor(request))
+    return web.json_response({"sent": sent})
+
+
+def _form_action(api: web.Handler) -> web.Handler:
+    """The same action from the HTML page: run it, then go back to /ops."""
+
+    async def action(request: web.Request) -> web.StreamResponse:
+        await api(request)
+        raise web.HTTPSeeOther("/ops")
+
+    return action
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/ops", ops_page)
+    r.add_get("/ops/login", login_form)
+    r.add_post("/ops/login", login)
+    r.add_get("/ops/api/queues", api_queues)
+    r.add_get("/ops/api/dead/{stream}", api_dead)
+    r.add_post("/ops/api/dead/{stream}/requeue-all", api_requeue_all)
+    r.add_post("/ops/api/dead/{stream}/{entry_id}/requeue", api_requeue)
+    r.add_delete("/ops/api/dead/{stream}/{entry_id}", api_drop)
+    r.add_post("/ops/api/canary", api_canary)
+    r.add_post("/ops/canary", _form_action(api_canary))
+    r.add_post("/ops/dead/{stream}/requeue-all", _form_action(api_requeue_all))
+    r.add_post("/ops/dead/{stream}/{entry_id}/requeue", _form_action(api_requeue))
+    r.add_post("/ops/dead/{stream}/{entry_id}/drop", _form_action(api_drop))

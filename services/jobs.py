@@ -1,0 +1,61 @@
+"""The application's job handlers, registered on one Registry that workers are given.
+
+Delivery is at least once, so every handler here is idempotent (keyed on ctx.job_id or on a
+natural key of its payload).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+
+from queues.producer import enqueue
+from queues.registry import JobContext, Registry
+from services.audit import append_audit
+from services.ops import STREAMS
+
+CANARY_JOB = "ops.canary"
+CANARY_TTL_S = 24 * 3600
+
+
+def canary_key(stream: str) -> str:
+    return f"ops:canary:{stream}"
+
+
+async def handle_canary(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Answer an ops probe: record the round trip once per job id (a second run changes nothing)."""
+    handled_at = time.time()
+    result = {
+        "job_id": ctx.job_id,
+        "sent_at": payload["sent_at"],
+        "handled_at": handled_at,
+        "latency_ms": round((handled_at - payload["sent_at"]) * 1000, 1),
+    }
+    done_key = f"ops:canary:done:{ctx.job_id}"
+    if await ctx.redis.set(done_key, "1", nx=True, ex=CANARY_TTL_S):
+        await ctx.redis.set(canary_key(ctx.stream), json.dumps(result), ex=CANARY_TTL_S)
+
+
+async def send_canaries(redis: Redis, actor: str) -> dict[str, str]:
+    """Put one probe job on every stream (audited); the ops page shows when each came back."""
+    sent = {
+        stream: await enqueue(redis, stream, CANARY_JOB, {"sent_at": time.time()})
+        for stream in STREAMS
+    }
+    await append_audit(actor, "queue.canary.sent", "stream", "*", sent)
+    return sent
+
+
+async def last_canaries(redis: Redis) -> dict[str, dict[str, Any] | None]:
+    values = await redis.mget([canary_key(s) for s in STREAMS])
+    return {s: json.loads(v) if v else None for s, v in zip(STREAMS, values, strict=True)}
+
+
+def build_registry() -> Registry:
+    """Every job YuCredit's workers know."""
+    registry = Registry()
+    registry.add(CANARY_JOB, handle_canary)
+    return registry
