@@ -6,10 +6,10 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers.metrics_registry import HttpMetrics
+from handlers.metrics_registry import AppMetrics
 from queues.worker import Worker
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
-METRICS = web.AppKey("metrics", HttpMetrics)
+METRICS = web.AppKey("metrics", AppMetrics)
 WORKER = web.AppKey("worker", Worker)

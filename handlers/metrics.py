@@ -1,4 +1,4 @@
-"""Prometheus metrics: HTTP request counts and latency by route (queue figures join later)."""
+"""Prometheus metrics: HTTP request counts and latency by route, and the queue figures."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import generate_latest
 
 from handlers.auth import require_ops
-from handlers.keys import METRICS
-from handlers.metrics_registry import HttpMetrics
+from handlers.keys import METRICS, REDIS
+from handlers.metrics_registry import AppMetrics
+from services.ops import queue_overview
 
 
 def route_label(request: web.Request) -> str:
@@ -41,10 +42,12 @@ async def metrics_middleware(request: web.Request, handler: web.Handler) -> web.
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     require_ops(request)
-    body = generate_latest(request.app[METRICS].registry)
+    metrics = request.app[METRICS]
+    metrics.set_queue_figures(await queue_overview(request.app[REDIS]))
+    body = generate_latest(metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def setup(app: web.Application) -> None:
-    app[METRICS] = HttpMetrics()
+    app[METRICS] = AppMetrics()
     app.router.add_get("/metrics", metrics_endpoint)

@@ -63,3 +63,14 @@ async def test_metrics_count_requests_by_route_pattern(cli):
     assert 'yucredit_http_requests_total{method="GET",route="/healthz",status="200"} 3.0' in text
     assert 'route="unmatched",status="404"' in text
     assert 'yucredit_http_request_seconds_bucket{le="0.005",method="GET",route="/healthz"}' in text
+
+
+async def test_metrics_carry_the_queue_figures(cli, redis: Redis):
+    from queues.producer import enqueue
+
+    await enqueue(redis, "notify", "notify.send", {"n": 1})
+    r = await cli.get("/metrics", headers={"Authorization": "Bearer test-ops-token"})
+    text = await r.text()
+    assert 'yucredit_queue_depth{stream="notify"} 1.0' in text
+    assert 'yucredit_queue_dead_letters{stream="wx:inbound"} 0.0' in text
+    assert 'yucredit_queue_events{event="processed",stream="notify",window="1h"} 0.0' in text
