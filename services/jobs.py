@@ -34,7 +34,8 @@ async def handle_canary(ctx: JobContext, payload: dict[str, Any]) -> None:
         "handled_at": handled_at,
         "latency_ms": round((handled_at - payload["sent_at"]) * 1000, 1),
     }
-    done_key = f"ops:canary:done:{ctx.job_id}"
+    # Entry ids are per stream: two streams can hand out the same one.
+    done_key = f"ops:canary:done:{ctx.stream}:{ctx.job_id}"
     if await ctx.redis.set(done_key, "1", nx=True, ex=CANARY_TTL_S):
         await ctx.redis.set(canary_key(ctx.stream), json.dumps(result), ex=CANARY_TTL_S)
 

@@ -16,6 +16,7 @@ from queues.dead import count_dead
 from queues.producer import enqueue
 from queues.registry import JobContext, Registry
 from queues.worker import Worker, worker_redis
+from services.jobs import last_canaries
 from tests.conftest import REDIS_URL
 
 OPS = {"Authorization": "Bearer test-ops-token"}
@@ -160,6 +161,12 @@ async def test_canaries_go_round_every_stream_through_the_in_process_workers(
         await asyncio.sleep(0.05)
     assert all(s["last_minute"]["processed"] >= 1 for s in data), data
     assert all(s["consumers"] for s in data)
+    for _ in range(100):
+        canaries = await last_canaries(redis)
+        if all(canaries.values()):
+            break
+        await asyncio.sleep(0.05)
+    assert all(c and c["latency_ms"] >= 0 for c in canaries.values()), canaries
     html = await (await cli.get("/ops", headers=OPS)).text()
     assert "往返" in html
     assert await AuditEntry.filter(action="queue.canary.sent").count() == 1
