@@ -25,6 +25,7 @@ _PERSONAL_KEYS = {
     "legal_rep_name",
     "agent_name",
 }
+_PHONE_KEYS = {"phone", "mobile", "agent_phone"}
 
 
 def mask_phone(phone: str) -> str:
@@ -53,6 +54,8 @@ def mask_personal(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [mask_personal(v, key) for v in value]
     if isinstance(value, str):
+        if key.lower() in _PHONE_KEYS and _PHONE.fullmatch(value):
+            return mask_phone(value)
         if key.lower() in _PERSONAL_KEYS:
             return mask_identifier(value)
         return mask_text(value)

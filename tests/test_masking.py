@@ -14,8 +14,10 @@ def test_personal_values_are_masked_by_key_and_by_pattern():
             "note": "联系 13912345678，身份证 50010319900101123X",
             "nested": [{"id_number": "50010319900101123X"}],
             "report_id": 42,
+            "phone": "13812345678",
         }
     )
+    assert masked["phone"] == "138****5678"
     assert masked["openid"] == mask_identifier("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
     assert "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" not in str(masked)
     assert masked["note"] == "联系 139****5678，身份证 500103********123X"
