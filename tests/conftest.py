@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +23,7 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from services.catalogue import sync_catalogue
 from services.db import database, migrate
+from services.redis_local import redis_answers
 
 BACKEND = os.environ.get("YUCREDIT_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -148,3 +152,38 @@ async def cli(aiohttp_client, settings: Settings, db: str, redis: Redis):  # typ
     from handlers.app import create_app
 
     return await aiohttp_client(create_app(settings))
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, without persistence, that it can kill and restart."""
+
+    def __init__(self, directory: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        args += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(["redis-server", *args], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 5
+        while not redis_answers(self.url, 0.2):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()

@@ -1,3 +1,5 @@
+import asyncio
+
 from redis.asyncio import Redis
 
 from config.settings import Settings
@@ -74,3 +76,23 @@ async def test_metrics_carry_the_queue_figures(cli, redis: Redis):
     assert 'yucredit_queue_depth{stream="notify"} 1.0' in text
     assert 'yucredit_queue_dead_letters{stream="wx:inbound"} 0.0' in text
     assert 'yucredit_queue_events{event="processed",stream="notify",window="1h"} 0.0' in text
+
+
+async def test_readyz_is_503_while_redis_restarts_and_200_when_it_is_back(
+    aiohttp_client, settings: Settings, db: str, private_redis
+):
+    app_settings = Settings(**{**settings.__dict__, "redis_url": private_redis.url})
+    client = await aiohttp_client(create_app(app_settings))
+    assert (await client.get("/readyz")).status == 200
+    private_redis.kill()
+    r = await client.get("/readyz")
+    assert r.status == 503, await r.text()
+    assert (await client.get("/healthz")).status == 200  # alive, just not ready
+    private_redis.start()
+    statuses = []
+    for _ in range(50):
+        statuses.append((await client.get("/readyz")).status)
+        if statuses[-1] == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert statuses[-1] == 200, statuses

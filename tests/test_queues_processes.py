@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 from tortoise import connections
 
 from queues import DEFAULT_GROUP, JobContext, Registry, StreamConfig, Worker, enqueue, worker_redis
-from services.redis_local import redis_answers
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, PrivateRedis
 from tests.queue_jobs import CREATE_EFFECT_TABLE, EFFECT_STREAM, RUNS_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,41 +76,6 @@ async def test_a_killed_worker_process_loses_no_job_and_doubles_no_effect(redis:
     assert sorted(r["job_id"] for r in rows) == sorted(ids)  # every job, each once
     assert {r["n"] for r in rows} == {1}
     assert int(await redis.get(RUNS_KEY)) >= 1000
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, without persistence, that it can kill and restart."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-        args += ["--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(["redis-server", *args], stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 5
-        while not redis_answers(self.url, 0.2):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(5)
-            self.process = None
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 async def test_a_worker_rides_out_a_redis_restart_and_handles_new_jobs(private_redis: PrivateRedis):
