@@ -23,6 +23,8 @@ SECRET_FIELDS = frozenset(
         "mp_secret",
         "id_hash_key",
         "ops_token",
+        "report_signing_key",
+        "link_signing_key",
     }
 )
 
@@ -50,6 +52,14 @@ class Settings:
     # Key of the HMAC that stores ID numbers as keyed hashes only.
     id_hash_key: str = ""
     ops_token: str = ""
+    # Ed25519 seed (base64) that signs report snapshots; HMAC key for download links.
+    report_signing_key: str = ""
+    link_signing_key: str = ""
+    # Where issued PDFs and cards are kept (a local directory behind the storage interface).
+    reports_dir: Path = field(default=VAR_DIR / "reports")
+    pdf_engine: str = "weasyprint"
+    # How long a download link works, in seconds.
+    link_ttl_s: int = 3600
     # Years that chinesecalendar does not cover fall back to these overrides.
     holiday_overrides_path: Path = field(default=ROOT / "config" / "holiday_overrides.json")
 

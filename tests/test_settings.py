@@ -59,3 +59,12 @@ def test_dev_secrets_are_generated_once_private_and_stable(tmp_path: Path):
     assert ensure_dev_secrets(path) == first
     assert path.stat().st_mode & 0o077 == 0
     assert len(first["WECHAT_AES_KEY"]) == 43 and len(first["ID_HASH_KEY"]) == 64
+
+
+def test_an_old_secrets_file_gets_the_missing_secrets_and_keeps_its_own(tmp_path: Path):
+    path = tmp_path / "secrets.env"
+    path.write_text("ID_HASH_KEY=keep-me\n", encoding="utf-8")
+    values = ensure_dev_secrets(path)
+    assert values["ID_HASH_KEY"] == "keep-me"
+    assert values["REPORT_SIGNING_KEY"] and values["OPS_TOKEN"]
+    assert ensure_dev_secrets(path) == values

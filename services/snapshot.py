@@ -1,0 +1,147 @@
+"""Snapshot assembly: what a report shows, as canonical JSON that is hashed and signed.
+
+The shape is the one render.view documents (`view_from_snapshot`). The snapshot is the report's
+evidence: the PDF and the card are drawn from it, its SHA-256 is signed, and verification recomputes
+its records to tell whether the data changed after issue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from config.catalogue import DOMAINS_BY_NUMBER, department_names
+from models.enterprise import Enterprise, EnterpriseRelation
+from models.enums import RecordStatus, RelationKind
+from models.record import Record
+from services.span import Span
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per value: sorted keys, no spaces, UTF-8 (the bytes that are signed)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def related_enterprises(enterprise: Enterprise) -> list[tuple[Enterprise, RelationKind]]:
+    """Its subsidiaries and branches, and whoever controls it (a parent counts as controlling)."""
+    found: dict[int, tuple[Enterprise, RelationKind]] = {}
+    for rel in await EnterpriseRelation.filter(parent_id=enterprise.id).prefetch_related("child"):
+        found.setdefault(rel.child.id, (rel.child, RelationKind(rel.kind)))
+    for rel in await EnterpriseRelation.filter(child_id=enterprise.id).prefetch_related("parent"):
+        found.setdefault(rel.parent.id, (rel.parent, RelationKind.CONTROLLING_SHAREHOLDER))
+    return sorted(found.values(), key=lambda pair: pair[0].uscc)
+
+
+async def _records_by_enterprise_and_domain(
+    enterprise_ids: Sequence[int], domains: Sequence[int], span: Span
+) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    # One query for every section and domain: the (enterprise, domain, decision_date) index.
+    rows = (
+        await Record.filter(
+            enterprise_id__in=list(enterprise_ids),
+            domain_id__in=list(domains),
+            decision_date__gte=span.start,
+            decision_date__lte=span.end,
+        )
+        .exclude(status=RecordStatus.REVOKED)  # revoked decisions are not violations
+        .order_by("decision_date", "id")
+        .values(
+            "enterprise_id", "domain_id", "kind", "decision_no", "authority",
+            "decision_date", "summary", "status",
+        )
+    )  # fmt: skip
+    grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((row["enterprise_id"], row["domain_id"]), []).append(
+            {
+                "kind": str(row["kind"]),
+                "decision_no": row["decision_no"],
+                "authority": row["authority"],
+                "decision_date": row["decision_date"].isoformat(),
+                "summary": row["summary"],
+                "status": str(row["status"]),
+            }
+        )
+    return grouped
+
+
+def _section(
+    enterprise: Enterprise,
+    relation: RelationKind | None,
+    domains: Sequence[int],
+    records: Mapping[tuple[int, int], list[dict[str, Any]]],
+    data_as_of: Mapping[int, date | None],
+) -> dict[str, Any]:
+    results = []
+    for number in domains:
+        spec = DOMAINS_BY_NUMBER[number]
+        as_of = data_as_of.get(number)
+        results.append(
+            {
+                "number": number,
+                "name": spec.name,
+                "check_text": spec.check_text,
+                "departments": department_names(spec),
+                "data_as_of": as_of.isoformat() if as_of else None,
+                "records": records.get((enterprise.id, number), []),
+            }
+        )
+    return {
+        "enterprise_name": enterprise.name,
+        "uscc": enterprise.uscc,
+        "relation": relation.value if relation else None,
+        "domains": results,
+    }
+
+
+async def assemble_sections(
+    enterprise: Enterprise,
+    related: Sequence[tuple[Enterprise, RelationKind]],
+    domains: Sequence[int],
+    span: Span,
+    data_as_of: Mapping[int, date | None],
+) -> list[dict[str, Any]]:
+    """One section for the enterprise, then one per related enterprise, in that order."""
+    ids = [enterprise.id, *(e.id for e, _ in related)]
+    records = await _records_by_enterprise_and_domain(ids, domains, span)
+    sections = [_section(enterprise, None, domains, records, data_as_of)]
+    sections += [_section(e, kind, domains, records, data_as_of) for e, kind in related]
+    return sections
+
+
+def records_fingerprint(sections: Sequence[Mapping[str, Any]]) -> str:
+    """What the report found, without the data-as-of dates (they move with every push)."""
+    found = [[s["uscc"], [[d["number"], d["records"]] for d in s["domains"]]] for s in sections]
+    return sha256_hex(canonical_json(found))
+
+
+def build_snapshot(
+    *,
+    report_no: str,
+    verify_code: str,
+    verify_url: str,
+    issued_at: datetime,
+    requester: Mapping[str, Any],
+    purpose: str,
+    span: Span,
+    sections: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The whole signed document: identity, requester, purpose, span and sections."""
+    return {
+        "report_no": report_no,
+        "verify_code": verify_code,
+        "verify_url": verify_url,
+        "issued_at": issued_at.isoformat(timespec="seconds"),
+        "requester": dict(requester),
+        "purpose": purpose,
+        "span": {"from": span.start.isoformat(), "to": span.end.isoformat()},
+        "sections": sections,
+        "records_fingerprint": records_fingerprint(sections),
+    }
