@@ -1,0 +1,172 @@
+"""Render benchmark: render/ against the bare engines, warm, in one process and one run.
+
+Run from the repository root:
+
+    .venv/bin/python -m bench.render [--runs 20] [--wkhtmltopdf]
+
+Two reports: "plain" (one enterprise, all 40 domains, 3 records: 3 pages) and "related" (the test
+fixture: the enterprise, a subsidiary and a branch, 40 domains each: 7 pages). For each it times,
+after one warm-up render:
+- html: view_from_snapshot + render_html (Jinja2, QR);
+- pdf: render_pdf(html), against the baseline of the bare engine on the same HTML
+  (weasyprint.HTML(string=html).write_pdf with one FontConfiguration), interleaved run by run so
+  both see the same machine state;
+- seal: seal_pdf on that PDF (PAdES B-B, ECDSA P-256), and verify_sealed_pdf;
+- card: render_card (Pillow, PNG), whose target is p50 < 80 ms;
+- report: render_report (view, HTML, PDF, seal and card), against bare engine + card + seal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a file as well as with -m
+    sys.path.insert(0, str(ROOT))
+
+from pypdf import PdfReader  # noqa: E402
+
+from config.catalogue import DOMAINS  # noqa: E402
+from render import (  # noqa: E402
+    SealMaterial,
+    make_dev_pki,
+    render_card,
+    render_html,
+    render_pdf,
+    render_report,
+    seal_pdf,
+    verify_sealed_pdf,
+    view_from_snapshot,
+)
+
+SAMPLE = ROOT / "tests" / "data" / "render" / "sample_snapshot.json"
+
+
+def plain_snapshot(related: dict[str, Any]) -> dict[str, Any]:
+    """The fixture's enterprise alone: one section, the size of a typical listing report."""
+    snap = json.loads(json.dumps(related))
+    snap["sections"] = snap["sections"][:1]
+    assert len(snap["sections"][0]["domains"]) == len(DOMAINS)
+    return snap
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def row(name: str, samples: list[float], baseline: list[float] | None = None) -> str:
+    p50, p99 = pct(samples, 0.5) * 1000, pct(samples, 0.99) * 1000
+    ratio = f"{p50 / (pct(baseline, 0.5) * 1000):.2f}x" if baseline else ""
+    return f"| {name:<44} | {p50:8.1f} | {p99:8.1f} | {ratio:>8} |"
+
+
+def bench_case(
+    label: str, snap: dict[str, Any], runs: int, seal: SealMaterial, root: bytes, wk: bool
+) -> list[str]:
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    bare_fonts = FontConfiguration()
+    view = view_from_snapshot(snap)
+    html = render_html(view)
+
+    def bare() -> bytes:
+        pdf = HTML(string=html).write_pdf(font_config=bare_fonts)
+        assert isinstance(pdf, bytes)
+        return pdf
+
+    # Warm-up: imports, font loading, Jinja parse, first Pango layouts.
+    pdf = render_pdf(html)
+    bare()
+    render_card(view)
+    sealed = seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)
+    verify_sealed_pdf(sealed, root)
+    render_report(snap, seal=seal)
+
+    t: dict[str, list[float]] = {k: [] for k in ("html", "pdf", "bare", "card", "seal", "verify")}
+    t.update(report=[], report_bare=[], wk=[])
+    for i in range(runs):
+        t["html"].append(timed(lambda: render_html(view_from_snapshot(snap))))
+        # Alternate which goes first so neither always runs on a warmer cache.
+        for step in ("pdf", "bare") if i % 2 == 0 else ("bare", "pdf"):
+            t[step].append(timed(bare if step == "bare" else lambda: render_pdf(html)))
+        t["card"].append(timed(lambda: render_card(view)))
+        t["seal"].append(timed(lambda: seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)))
+        t["verify"].append(timed(lambda: verify_sealed_pdf(sealed, root)))
+        t["report_bare"].append(
+            timed(
+                lambda: (
+                    seal_pdf(bare(), seal.key_pem, seal.cert_pem, seal.chain),
+                    render_card(view),
+                )
+            )
+        )
+        t["report"].append(timed(lambda: render_report(snap, seal=seal)))
+    if wk:
+        render_pdf(html, engine="wkhtmltopdf")
+        t["wk"] = [timed(lambda: render_pdf(html, engine="wkhtmltopdf")) for _ in range(runs)]
+
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    png = render_card(view)
+    lines = [
+        f"\n{label}: {len(view.sections)} section(s), {len(html) // 1024} KiB HTML, "
+        f"PDF {len(pdf) // 1024} KiB ({pages} pages), card {len(png) // 1024} KiB",
+        "| step                                         |  p50 ms  |  p99 ms  | vs base  |",
+        "|----------------------------------------------|---------:|---------:|---------:|",
+        row("html: view_from_snapshot + render_html", t["html"]),
+        row("baseline: bare WeasyPrint on the same HTML", t["bare"]),
+        row("pdf: render_pdf (WeasyPrint)", t["pdf"], t["bare"]),
+    ]
+    if wk:
+        lines.append(row("pdf: render_pdf (wkhtmltopdf via pdfkit)", t["wk"], t["bare"]))
+    lines += [
+        row("seal: seal_pdf (PAdES B-B, P-256)", t["seal"]),
+        row("verify: verify_sealed_pdf", t["verify"]),
+        row("card: render_card (PNG, 1080 px)", t["card"]),
+        row("baseline: bare engine + seal + card", t["report_bare"]),
+        row("report: render_report (all of it)", t["report"], t["report_bare"]),
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--wkhtmltopdf", action="store_true", help="also time the pdfkit engine")
+    args = parser.parse_args()
+
+    related = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="bench-pki-") as directory:  # no keys left behind
+        pki = make_dev_pki(Path(directory))
+        seal, root = SealMaterial.from_dev_pki(pki), pki.root()
+    print(
+        f"$ .venv/bin/python -m bench.render --runs {args.runs}"
+        + (" --wkhtmltopdf" * args.wkhtmltopdf)
+    )
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{args.runs} warm runs per step after one warm-up"
+    )
+    for label, snap in (("plain", plain_snapshot(related)), ("related", related)):
+        print("\n".join(bench_case(label, snap, args.runs, seal, root, args.wkhtmltopdf)))
+
+
+if __name__ == "__main__":
+    main()
