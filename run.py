@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""YuCredit's one entry point: serve, worker, migrate, seed, domains, check, ops."""
+"""YuCredit's one entry point: serve, worker, migrate, seed, ingest, dept, audit, domains, check,
+ops."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         settings,
         streams,
         args.concurrency,
-        build_registry(),
+        build_registry(settings),
         lifespan=lambda: database(settings.database_url),
     )
 
@@ -108,6 +109,89 @@ def format_queue_table(streams: list[dict]) -> str:
     widths = [max(display_width(r[i]) for r in rows) for i in range(len(header))]
     return "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip()
                      for r in rows)  # fmt: skip
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Issue a report inline, as a service-hall window does, and write the PDF and PNG."""
+    from pathlib import Path
+
+    from redis.asyncio import Redis
+
+    from services.db import database
+    from services.errors import ServiceError
+    from services.jobs import data_as_of_for_report
+    from services.report_render import make_renderer
+    from services.reports import ReportRequest, issue, request_report
+    from services.signing import SnapshotSigner
+    from services.storage import LocalStorage
+
+    settings = load_settings()
+    request = ReportRequest(
+        uscc=args.uscc, domains=args.domains, start=args.start, end=args.end,
+        purpose=args.purpose, channel="hall", related=args.related, operator=args.operator,
+        applicant=args.operator,
+    )  # fmt: skip
+
+    async def go() -> int:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+        try:
+            async with database(settings.database_url):
+                report = await request_report(redis, request)
+                report = await issue(
+                    report, settings=settings, signer=SnapshotSigner(settings.report_signing_key),
+                    data_as_of=data_as_of_for_report, renderer=make_renderer(settings.pki_dir),
+                )  # fmt: skip
+        except ServiceError as exc:
+            print(f"错误：{exc.message}", file=sys.stderr)
+            return 2
+        finally:
+            await redis.aclose()
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        storage = LocalStorage(settings.reports_dir)
+        for stored in (report.pdf_path, report.png_path):
+            (out / stored).write_bytes(storage.get(stored))
+        print(f"报告编号 {report.number}  核验码 {report.verify_code}")
+        print(f"  {out / report.pdf_path}\n  {out / report.png_path}")
+        print(f"  核验地址 {report.snapshot['verify_url']}")
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import hashlib
+    from pathlib import Path
+
+    from services.db import database
+    from services.errors import ServiceError
+    from services.signing import SnapshotSigner
+    from services.verification import verify_report
+
+    settings = load_settings()
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            try:
+                result = await verify_report(
+                    args.report_no, args.code, SnapshotSigner(settings.report_signing_key),
+                    actor="cli",
+                )  # fmt: skip
+            except ServiceError as exc:
+                print(f"错误：{exc.message}", file=sys.stderr)
+                return 2
+        print(f"{result['verdict']}；{result['data_status']}")
+        print(f"  企业 {result['enterprise_name']}（{result['uscc']}）")
+        print(f"  报告期 {result['span']['from']} 至 {result['span']['to']}")
+        ok = result["genuine"]
+        if args.pdf:
+            digest = hashlib.sha256(Path(args.pdf).read_bytes()).hexdigest()
+            same = digest == result["pdf_sha256"]
+            print(f"  PDF 文件{'与出具的文件一致' if same else '与出具的文件不一致，请勿采信'}")
+            ok = ok and same
+        return 0 if ok else 1
+
+    return asyncio.run(go())
 
 
 def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
@@ -219,6 +303,167 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dept_create_key(args: argparse.Namespace) -> int:
+    from services.db import database
+    from services.departments import create_department_key
+    from services.errors import ServiceError
+
+    settings = load_settings()
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            try:
+                new = await create_department_key(args.department, args.label)
+            except ServiceError as exc:
+                print(f"错误：{exc.message}", file=sys.stderr)
+                return 2
+        print(f"部门 {new.department} 的新接口密钥（编号 {new.id}，只显示这一次，请妥善保存）：")
+        print(new.key)
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_dept_revoke_key(args: argparse.Namespace) -> int:
+    from services.db import database
+    from services.departments import revoke_department_key
+    from services.errors import ServiceError
+
+    settings = load_settings()
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            try:
+                row = await revoke_department_key(args.key_id)
+            except ServiceError as exc:
+                print(f"错误：{exc.message}", file=sys.stderr)
+                return 2
+        print(f"密钥 {row.id}（{row.display}…）已吊销。")
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_dept_quality(args: argparse.Namespace) -> int:
+    from config.calendar import calendar_for
+    from services.db import database
+    from services.ingest_quality import all_departments_quality
+
+    settings = load_settings()
+
+    async def go() -> list:
+        async with database(settings.database_url):
+            return await all_departments_quality(calendar_for(settings.holiday_overrides_path))
+
+    print(format_quality_table(asyncio.run(go())))
+    return 0
+
+
+def format_quality_table(figures: list) -> str:
+    """Every department's freshness and quality figures as a terminal table."""
+    from services.ingest import CHINA
+    from services.ingest_validate import REJECTION_CODES
+
+    header = ("部门代码", "部门", "最近推送", "记录数", "逾期率", "批次", "拒收率", "主要拒收原因")
+    rows = [header]
+    for q in figures:
+        top = q.rejections.most_common(1)
+        rows.append((
+            q.code, q.name,
+            q.last_push.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if q.last_push else "从未推送",
+            str(q.records), f"{q.late_share:.1%}" if q.records else "-", str(q.batches),
+            f"{q.rejection_rate:.1%}" if q.rows_received else "-",
+            f"{REJECTION_CODES.get(top[0][0], top[0][0])} {top[0][1]}" if top else "-",
+        ))  # fmt: skip
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)  # fmt: skip
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from services.db import database
+    from services.departments import department_by_code
+    from services.errors import ServiceError
+    from services.ingest import ingest_batch
+    from services.ingest_parse import CLI_LIMITS, content_type_for_path
+
+    settings = load_settings()
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"错误：找不到文件 {path}", file=sys.stderr)
+        return 2
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            bar = tqdm(desc=f"导入 {args.department}", unit="行", file=sys.stderr,
+                       disable=args.quiet)  # fmt: skip
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                department = await department_by_code(args.department)
+                result = await ingest_batch(
+                    department,
+                    path,
+                    content_type=content_type_for_path(str(path)),
+                    charset=args.charset,
+                    channel="cli",
+                    limits=CLI_LIMITS,
+                    progress=progress,
+                )
+            except ServiceError as exc:
+                bar.close()
+                print(f"错误：{exc.message}（{exc.code}）", file=sys.stderr)
+                for rejection in exc.details.get("rejected", [])[:20]:
+                    print(f"  第 {rejection['line']} 行：{rejection['message']}", file=sys.stderr)
+                return 2
+            bar.close()
+        c = result.to_dict()["counts"]
+        print(
+            f"批次 {result.batch_id}：共 {c['received']} 行，新增 {c['created']}，"
+            f"更新 {c['updated']}，未变 {c['unchanged']}，拒收 {c['rejected']}"
+        )
+        for r in result.rejections[: args.show]:
+            print(f"  第 {r.line} 行 [{r.code}] {r.field or ''} {r.message}")
+        if result.rejected > args.show:
+            print(f"  ……另有 {result.rejected - args.show} 行被拒收（按原因统计见 dept quality）")
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from services.audit import verify_audit_chain
+    from services.db import database
+    from services.ingest_verify import verify_record_chain
+
+    settings = load_settings()
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            audit_breaks = await verify_audit_chain()
+            records = await verify_record_chain()
+        for b in audit_breaks:
+            print(f"审计日志第 {b.entry_id} 条：{b.reason}")
+        for b in records.breaks:
+            print(b.describe())
+        print(
+            f"审计日志：{'完好' if not audit_breaks else f'{len(audit_breaks)} 处异常'}；"
+            f"记录版本日志 {records.entries} 条、记录 {records.records} 条"
+            f"（其中 {records.unchained} 条为接口外导入，仅核对内容哈希）："
+            f"{'完好' if records.ok else f'{len(records.breaks)} 处异常'}"
+        )
+        return 0 if records.ok and not audit_breaks else 1
+
+    return asyncio.run(go())
+
+
 def cmd_ensure_redis(args: argparse.Namespace) -> int:
     from services.redis_local import ensure_redis
 
@@ -266,12 +511,49 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     add("domains", cmd_domains, "print the 40-domain catalogue")
     add("check", cmd_check, "print the settings, secrets redacted")
+    report = add("report", cmd_report, "issue a report now (service-hall path), write PDF and PNG")
+    report.add_argument("--uscc", required=True)
+    report.add_argument("--domains", default="all", help="all, or numbers such as 1,5,7")
+    report.add_argument("--from", dest="start", default=None, help="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", default=None, help="YYYY-MM-DD")
+    report.add_argument("--purpose", default="listing",
+                        choices=["listing", "refinancing", "merger", "bond"])  # fmt: skip
+    report.add_argument("--related", action="store_true", help="include related enterprises")
+    report.add_argument("--operator", default="窗口", help="who issues it, as printed")
+    report.add_argument("--out", required=True, help="directory for the PDF and PNG")
+    verify = add("verify", cmd_verify, "verify an issued report (and optionally its PDF)")
+    verify.add_argument("report_no")
+    verify.add_argument("code")
+    verify.add_argument("--pdf", default=None)
     worker = add("worker", cmd_worker, "run queue workers until SIGTERM")
     worker.add_argument("--streams", nargs="*", default=None, help="default: all streams")
     worker.add_argument("--concurrency", type=int, default=8)
     ops = sub.add_parser("ops", help="operations").add_subparsers(dest="ops", required=True)
     ops.add_parser("queues", help="the queue figures as a table").set_defaults(func=cmd_ops_queues)
     add("ensure-redis", cmd_ensure_redis, "start a local Redis under var/ if none answers")
+    ingest = add("ingest", cmd_ingest, "push a file of records for a department (bulk loads)")
+    ingest.add_argument("--department", required=True, help="department code, e.g. samr")
+    ingest.add_argument("file", help=".csv, .jsonl or .ndjson")
+    ingest.add_argument("--charset", default=None, help="CSV only: utf-8 or gbk (default: detect)")
+    ingest.add_argument("--show", type=int, default=20, help="rejected rows to print")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    dept = sub.add_parser("dept", help="departments").add_subparsers(dest="dept", required=True)
+    create_key = dept.add_parser("create-key", help="print a new API key for a department, once")
+    create_key.add_argument("department", help="department code, e.g. samr")
+    create_key.add_argument("--label", default="", help="what the key is for")
+    create_key.set_defaults(func=cmd_dept_create_key)
+    revoke_key = dept.add_parser("revoke-key", help="revoke an API key by its number")
+    revoke_key.add_argument("key_id", type=int)
+    revoke_key.set_defaults(func=cmd_dept_revoke_key)
+    dept.add_parser("quality", help="every department's data quality").set_defaults(
+        func=cmd_dept_quality
+    )
+    audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(
+        dest="audit", required=True
+    )
+    audit.add_parser(
+        "verify", help="recompute the audit trail and the record version log"
+    ).set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -58,6 +58,8 @@ class Settings:
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
     pdf_engine: str = "weasyprint"
+    # The platform's sealing certificate and key (PEM); a development CA is made here if absent.
+    pki_dir: Path = field(default=VAR_DIR / "pki")
     # How long a download link works, in seconds.
     link_ttl_s: int = 3600
     # Years that chinesecalendar does not cover fall back to these overrides.

@@ -9,13 +9,14 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers import health, metrics, ops
-from handlers.keys import REDIS, SETTINGS, WORKER
+from handlers import dept, health, metrics, ops, verify
+from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
 from queues.worker import Worker, worker_redis
 from services.db import close_db, init_db
 from services.jobs import build_registry
 from services.ops import STREAMS
+from services.signing import SnapshotSigner
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -44,7 +45,9 @@ def workers_ctx(concurrency: int) -> Callable[[web.Application], AsyncIterator[N
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         redis = worker_redis(settings.redis_url, concurrency=concurrency)
-        worker = Worker(redis, build_registry(), STREAMS, concurrency=concurrency, context=settings)
+        worker = Worker(
+            redis, build_registry(settings), STREAMS, concurrency=concurrency, context=settings
+        )
         task = asyncio.create_task(worker.run())
         app[WORKER] = worker
         yield
@@ -62,10 +65,13 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
         client_max_size=64 * 1024 * 1024,
     )
     app[SETTINGS] = settings
+    app[SIGNER] = SnapshotSigner(settings.report_signing_key)
     app.cleanup_ctx.extend([database_ctx, redis_ctx])  # torn down in reverse
     if with_workers:
         app.cleanup_ctx.append(workers_ctx(with_workers))
     health.setup(app)
     metrics.setup(app)
     ops.setup(app)
+    dept.setup(app)
+    verify.setup(app)
     return app

@@ -1,4 +1,4 @@
-"""Who is calling: the ops token for now (enterprise and department identities join later)."""
+"""Who is calling: the ops token, and department API keys (enterprise identities join later)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hmac
 from aiohttp import web
 
 from handlers.keys import SETTINGS
+from services.departments import DepartmentIdentity, authenticate_department
 from services.errors import Forbidden, Unauthorized
 
 OPS_COOKIE = "yucredit_ops"
@@ -28,3 +29,14 @@ def require_ops(request: web.Request) -> str:
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise Forbidden("运维令牌无效", code="ops_token_invalid")
     return "ops"
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def require_department(request: web.Request) -> DepartmentIdentity:
+    """The department whose API key the request carries (Bearer), or 401/403."""
+    return await authenticate_department(bearer_token(request))

@@ -8,8 +8,10 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from handlers.metrics_registry import AppMetrics
 from queues.worker import Worker
+from services.signing import SnapshotSigner
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", AppMetrics)
 WORKER = web.AppKey("worker", Worker)
+SIGNER = web.AppKey("signer", SnapshotSigner)

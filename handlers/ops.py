@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from handlers.auth import OPS_COOKIE, require_ops
 from handlers.keys import REDIS, SETTINGS
+from handlers.templates_env import TEMPLATES, render_page
 from services import ops
 from services.errors import Forbidden, Unauthorized
 from services.jobs import last_canaries, send_canaries
@@ -37,17 +36,8 @@ def format_when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")),
-    autoescape=select_autoescape(["html"]),
-)
 TEMPLATES.filters["age"] = format_age
 TEMPLATES.filters["when"] = format_when
-
-
-def _html(template: str, status: int = 200, **context: object) -> web.Response:
-    body = TEMPLATES.get_template(template).render(**context)
-    return web.Response(text=body, content_type="text/html", charset="utf-8", status=status)
 
 
 async def ops_page(request: web.Request) -> web.StreamResponse:
@@ -61,7 +51,7 @@ async def ops_page(request: web.Request) -> web.StreamResponse:
     for s in streams:
         s["canary"] = canaries[s["stream"]]
     dead = [await ops.dead_letters(redis, s["stream"]) for s in streams if s["dead"]]
-    return _html(
+    return render_page(
         "ops.html",
         streams=streams,
         dead=dead,
@@ -72,14 +62,14 @@ async def ops_page(request: web.Request) -> web.StreamResponse:
 
 
 async def login_form(request: web.Request) -> web.Response:
-    return _html("ops_login.html")
+    return render_page("ops_login.html")
 
 
 async def login(request: web.Request) -> web.Response:
     token = str((await request.post()).get("token", ""))
     expected = request.app[SETTINGS].ops_token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        return _html("ops_login.html", status=403, error="运维令牌无效")
+        return render_page("ops_login.html", status=403, error="运维令牌无效")
     response = web.HTTPSeeOther("/ops")
     # SameSite=Strict keeps other sites from riding the cookie into the action forms.
     secure = request.app[SETTINGS].public_base_url.startswith("https://")

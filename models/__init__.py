@@ -8,4 +8,7 @@ MODEL_MODULES = [
     "models.objection",
     "models.user",
     "models.audit",
+    "models.department_key",
+    "models.ingest_batch",
+    "models.record_version",
 ]

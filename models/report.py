@@ -26,6 +26,7 @@ class Report(Model):
     snapshot = fields.JSONField(null=True)  # canonical JSON of what the report shows
     snapshot_sha256 = fields.CharField(max_length=64, null=True)
     signature = fields.CharField(max_length=128, null=True)  # Ed25519, hex
+    pdf_sha256 = fields.CharField(max_length=64, null=True)  # of the sealed file, for verifiers
     pdf_path = fields.CharField(max_length=255, null=True)
     png_path = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -39,8 +39,23 @@ def _normalise_url(url: str) -> str:
         if url.startswith(alias):
             return "postgres://" + url[len(alias) :]
     if url.startswith("sqlite://") and url not in ("sqlite://:memory:",):
-        Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
+        path, _, query = url[len("sqlite://") :].partition("?")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return _with_durable_pragmas(url, query)
     return url
+
+
+def _with_durable_pragmas(url: str, query: str) -> str:
+    # Tortoise runs each query parameter as a PRAGMA on connecting. WAL is its default already;
+    # synchronous=FULL makes a commit fsync the WAL, so that a row acknowledged to a department
+    # survives a crash or power loss (NORMAL may lose the last commits).
+    given = {part.partition("=")[0] for part in query.split("&") if part}
+    extra = [
+        f"{k}={v}" for k, v in (("journal_mode", "WAL"), ("synchronous", "FULL")) if k not in given
+    ]
+    if not extra:
+        return url
+    return url + ("&" if query else "?") + "&".join(extra)
 
 
 # Tortoise's state is process-wide, so whether it is open is too.

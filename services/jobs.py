@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from redis.asyncio import Redis
 
+from config.settings import Settings
 from queues.producer import enqueue
 from queues.registry import JobContext, Registry
 from services.audit import append_audit
+from services.ingest_quality import data_as_of_all
 from services.ops import STREAMS
+from services.report_render import make_renderer
+from services.reports import RENDER_JOB, render_job
+from services.signing import SnapshotSigner
 
 CANARY_JOB = "ops.canary"
 CANARY_TTL_S = 24 * 3600
@@ -55,8 +62,21 @@ async def last_canaries(redis: Redis) -> dict[str, dict[str, Any] | None]:
     return {s: json.loads(v) if v else None for s, v in zip(STREAMS, values, strict=True)}
 
 
-def build_registry() -> Registry:
+async def data_as_of_for_report(domains: Sequence[int]) -> Mapping[int, date | None]:
+    """Each domain's 'data as of' date, from the ingestion freshness figures."""
+    return await data_as_of_all()
+
+
+def build_registry(settings: Settings) -> Registry:
     """Every job YuCredit's workers know."""
     registry = Registry()
     registry.add(CANARY_JOB, handle_canary)
+    registry.add(
+        RENDER_JOB,
+        render_job(
+            signer=SnapshotSigner(settings.report_signing_key),
+            data_as_of=data_as_of_for_report,
+            renderer=make_renderer(settings.pki_dir),
+        ),
+    )
     return registry

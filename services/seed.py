@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import random
 import sys
 import time
@@ -47,6 +46,8 @@ from services import seed_names as pools
 from services.audit import append_audit
 from services.errors import Conflict, InvalidRequest
 from services.identity import hash_id_number
+from services.ingest_content import content_hash_of as _content_hash
+from services.ingest_content import record_content_hash as record_content_hash  # re-exported
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -189,43 +190,6 @@ def _organisation_body(rng: random.Random) -> str:
     if rng.random() < 0.7:
         return "MA" + "".join(_pick(rng, _USCC_ALPHABET) for _ in range(6))
     return str(2 + int(rng.random() * 7)) + "".join(str(int(rng.random() * 10)) for _ in range(7))
-
-
-# ---------------------------------------------------------------------------------------------
-# Content hash
-
-
-_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def record_content_hash(
-    *,
-    department: str,
-    source_ref: str,
-    uscc: str,
-    domain: int,
-    kind: str,
-    decision_no: str,
-    authority: str,
-    decision_date: date | str,
-    summary: str,
-    status: str,
-) -> str:
-    """sha256 (hex) of a record's canonical content, as a department would push it.
-
-    The canonical form is the compact JSON array (UTF-8, no ASCII escaping) of, in this order:
-    department code, source_ref, USCC, domain number, kind, decision_no, authority,
-    decision_date (ISO), summary, status. Ingestion will own this function; the demo data
-    uses it so that its hashes are the ones ingestion will compute.
-    """
-    day = decision_date.isoformat() if isinstance(decision_date, date) else decision_date
-    return _content_hash(
-        [department, source_ref, uscc, domain, kind, decision_no, authority, day, summary, status]
-    )
-
-
-def _content_hash(values: list[Any]) -> str:
-    return hashlib.sha256(_CANONICAL_JSON.encode(values).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

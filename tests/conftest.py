@@ -100,8 +100,14 @@ async def database_url(template_database: str, tmp_path: Path) -> str:
     return template_database
 
 
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development PKI for the run: every report sealed in the tests chains to it."""
+    return tmp_path_factory.mktemp("pki")
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, pki_dir: Path) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=REDIS_URL,
@@ -111,6 +117,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         wechat_secret="test-oa-secret",
         mp_secret="test-mp-secret",
         wechat_token="test-token",
+        report_signing_key="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        link_signing_key="test-link-key",
+        reports_dir=tmp_path / "reports",
+        pki_dir=pki_dir,
     )
 
 

@@ -1,0 +1,212 @@
+"""Issuing reports: request (pending + queued), render (the worker), and look-ups for owners."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from redis.asyncio import Redis
+from tortoise.exceptions import IntegrityError
+
+from config.settings import Settings
+from models.enterprise import Enterprise
+from models.enums import Channel, RelationKind, ReportPurpose, ReportStatus
+from models.report import Report
+from queues.producer import enqueue
+from queues.registry import JobContext
+from services.audit import append_audit
+from services.errors import InvalidRequest, NotFound
+from services.identity import normalise_uscc
+from services.signing import SnapshotSigner
+from services.snapshot import (
+    assemble_sections,
+    build_snapshot,
+    canonical_json,
+    related_enterprises,
+    sha256_hex,
+)
+from services.span import check_domains, check_span
+from services.storage import LocalStorage
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+RENDER_STREAM = "reports:render"
+RENDER_JOB = "report.render"
+# Unambiguous characters only: codes are read off paper and typed by hand.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+DataAsOf = Callable[[Sequence[int]], Awaitable[Mapping[int, date | None]]]
+Renderer = Callable[[dict[str, Any], str], tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    uscc: str
+    domains: Any = None  # list of numbers, "all", "1,5,7", or None for all
+    start: date | str | None = None
+    end: date | str | None = None
+    purpose: str = ReportPurpose.LISTING.value
+    channel: str = Channel.MINIPROGRAM.value
+    related: bool | Sequence[int] = False  # True: every related enterprise; or their ids
+    requester_id: int | None = None
+    operator: str | None = None
+    applicant: str | None = None  # who asked, as printed
+
+
+def _enum(enum: type, value: str, code: str, message: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidRequest(message, code=code, value=value) from None
+
+
+def new_verify_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+async def _next_number(day: date) -> str:
+    prefix = f"YX{day:%Y%m%d}"
+    last = await Report.filter(number__startswith=prefix).order_by("-number").first()
+    sequence = int(last.number[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{sequence:06d}"
+
+
+async def request_report(redis: Redis, req: ReportRequest, today: date | None = None) -> Report:
+    """Check the request, store the report as pending and queue its rendering."""
+    today = today or date.today()
+    uscc = normalise_uscc(req.uscc)
+    domains = check_domains(req.domains)
+    span = check_span(req.start, req.end, today)
+    purpose = _enum(ReportPurpose, req.purpose, "unknown_purpose",
+                    "用途应为上市挂牌、再融资、并购重组或债券发行之一")  # fmt: skip
+    channel = _enum(Channel, req.channel, "unknown_channel", "未知的办理渠道")
+    enterprise = await Enterprise.get_or_none(uscc=uscc)
+    if enterprise is None:
+        raise NotFound("未找到该统一社会信用代码对应的企业", code="unknown_enterprise")
+    related_ids = await _choose_related(enterprise, req.related)
+    for _ in range(5):  # two requests in the same instant may pick the same number
+        try:
+            report = await Report.create(
+                number=await _next_number(today),
+                verify_code=new_verify_code(),
+                enterprise=enterprise,
+                related_enterprise_ids=related_ids,
+                domains=domains,
+                span_from=span.start,
+                span_to=span.end,
+                purpose=purpose,
+                channel=channel,
+                requester_id=req.requester_id,
+                operator=req.operator,
+            )
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise InvalidRequest("报告编号分配冲突，请稍后重试", code="number_conflict")
+    await enqueue(redis, RENDER_STREAM, RENDER_JOB, {"report_id": report.id,
+                                                    "applicant": req.applicant})  # fmt: skip
+    return report
+
+
+async def _choose_related(enterprise: Enterprise, related: bool | Sequence[int]) -> list[int]:
+    if not related:
+        return []
+    candidates = {e.id for e, _ in await related_enterprises(enterprise)}
+    if related is True:
+        return sorted(candidates)
+    chosen = set(related)
+    if not chosen <= candidates:
+        raise InvalidRequest("所选关联企业不属于该企业的关联企业", code="not_related")
+    return sorted(chosen)
+
+
+def verify_url(settings: Settings, report: Report) -> str:
+    return f"{settings.public_base_url}/verify/{report.number}?c={report.verify_code}"
+
+
+async def issue(
+    report: Report,
+    *,
+    settings: Settings,
+    signer: SnapshotSigner,
+    data_as_of: DataAsOf,
+    renderer: Renderer,
+    applicant: str | None = None,
+) -> Report:
+    """Assemble, sign, render and store one report, then mark it ready. Safe to run twice."""
+    if report.status == ReportStatus.READY:
+        return report
+    report.status = ReportStatus.RENDERING
+    await report.save(update_fields=["status"])
+    enterprise = await Enterprise.get(id=report.enterprise_id)
+    kinds = dict((e.id, k) for e, k in await related_enterprises(enterprise))
+    related_rows = await Enterprise.filter(id__in=report.related_enterprise_ids).order_by("uscc")
+    related: list[tuple[Enterprise, RelationKind]] = [(e, kinds[e.id]) for e in related_rows]
+    span = check_span(report.span_from, report.span_to, report.span_to)
+    as_of = await data_as_of(report.domains)
+    sections = await assemble_sections(enterprise, related, report.domains, span, as_of)
+    requester = {"enterprise_name": enterprise.name, "uscc": enterprise.uscc,
+                 "channel": str(report.channel)}  # fmt: skip
+    if applicant:
+        requester["applicant"] = applicant
+    snapshot = build_snapshot(
+        report_no=report.number,
+        verify_code=report.verify_code,
+        verify_url=verify_url(settings, report),
+        issued_at=datetime.now(UTC).astimezone(CHINA),
+        requester=requester,
+        purpose=str(report.purpose),
+        span=span,
+        sections=sections,
+    )
+    digest = sha256_hex(canonical_json(snapshot))
+    # PDF and Pillow work runs in a thread: never on the loop that serves requests.
+    pdf, png = await asyncio.to_thread(renderer, snapshot, settings.pdf_engine)
+    storage = LocalStorage(settings.reports_dir)
+    report.pdf_path = await asyncio.to_thread(storage.put, f"{report.number}.pdf", pdf)
+    report.png_path = await asyncio.to_thread(storage.put, f"{report.number}.png", png)
+    report.snapshot = snapshot
+    report.snapshot_sha256 = digest
+    report.signature = signer.sign(digest)
+    report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    report.status = ReportStatus.READY
+    report.ready_at = datetime.now(UTC)
+    await report.save()
+    await append_audit("platform", "report.issued", "report", report.number,
+                       {"sha256": digest, "pdf_sha256": report.pdf_sha256})  # fmt: skip
+    return report
+
+
+async def fail(report: Report, reason: str) -> None:
+    report.status = ReportStatus.FAILED
+    report.failure_reason = reason[:500]
+    await report.save(update_fields=["status", "failure_reason"])
+
+
+def render_job(
+    *, signer: SnapshotSigner, data_as_of: DataAsOf, renderer: Renderer, max_deliveries: int = 5
+) -> Callable[[JobContext, dict[str, Any]], Awaitable[None]]:
+    """The reports:render handler: issue the report; on the last try, mark it failed."""
+
+    async def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
+        report = await Report.get_or_none(id=payload["report_id"])
+        if report is None or report.status == ReportStatus.READY:
+            return  # deleted, or a second delivery of a job that already finished
+        try:
+            await issue(report, settings=ctx.settings, signer=signer, data_as_of=data_as_of,
+                        renderer=renderer, applicant=payload.get("applicant"))  # fmt: skip
+        except Exception as exc:
+            if ctx.delivery >= max_deliveries:
+                await fail(report, f"{type(exc).__name__}: {exc}")
+            raise
+
+    return handle

@@ -1,0 +1,174 @@
+"""Freshness and quality: the 7-working-day rule by month, rejection rates, "data as of"."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.departments import department_by_code
+from services.ingest import ingest_batch
+from services.ingest_quality import data_as_of, data_as_of_all, department_quality
+from tests.conftest import REDIS_URL
+from tests.test_ingest_support import (
+    DRUGS,
+    ECOLOGY,
+    NDJSON,
+    SAMR,
+    auth,
+    dept_key,
+    make_enterprises,
+    ndjson,
+    push_records,
+    record_row,
+)
+
+BEIJING = timezone(timedelta(hours=8))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _push_at(code: str, rows: list[dict], at: datetime) -> None:
+    async def body():  # type: ignore[no-untyped-def]
+        yield ndjson(rows)
+
+    await ingest_batch(await department_by_code(code), body(), content_type=NDJSON, now=at)
+
+
+@pytest.fixture
+async def usccs(db) -> list[str]:
+    return await make_enterprises(3)
+
+
+async def test_lateness_counts_working_days_in_beijing_time_by_month(usccs):
+    # 2024-09-27 is the Friday before National Day: Sunday 29 September and Saturday 12 October
+    # are make-up working days, 1-7 October are holidays, so the 7th working day is 12 October.
+    decided = "2024-09-27"
+    pushes = [
+        ("ON-TIME", decided, datetime(2024, 10, 12, 23, 30, tzinfo=BEIJING)),
+        ("LATE", decided, datetime(2024, 10, 14, 10, 0, tzinfo=BEIJING)),
+        # 16:30 UTC on the 12th is 00:30 on Sunday the 13th in Beijing: already late.
+        ("LATE-BY-MINUTES", decided, datetime(2024, 10, 12, 16, 30, tzinfo=UTC)),
+        ("NOVEMBER", "2024-11-04", datetime(2024, 11, 5, 9, 0, tzinfo=BEIJING)),
+    ]
+    for ref, day, at in pushes:
+        await _push_at(SAMR, [record_row(usccs[0], ref, decision_date=day)], at)
+    figures = await department_quality(SAMR)
+    assert (figures.records, figures.late) == (4, 2)
+    assert [(m.month, m.records, m.late) for m in figures.by_month] == [
+        ("2024-09", 3, 2),
+        ("2024-11", 1, 0),
+    ]
+    assert figures.late_share == 0.5
+    assert figures.last_push == datetime(2024, 11, 5, 9, 0, tzinfo=BEIJING)
+
+
+async def test_rejection_rates_are_kept_by_reason(cli, usccs):
+    key = await dept_key(SAMR)
+    rows = [
+        record_row(usccs[0], "A"),
+        record_row("bad", "B"),
+        record_row("bad", "C"),
+        record_row(usccs[1], "D", domain=15),
+    ]
+    await push_records(cli, key, ndjson(rows))
+    await push_records(cli, key, bytes(range(256)), "text/csv")  # refused whole
+    r = await cli.get("/api/dept/quality", headers=auth(key))
+    assert r.status == 200, await r.text()
+    quality = await r.json()
+    assert (quality["rows_received"], quality["rows_rejected"]) == (4, 3)
+    assert quality["rejection_rate"] == 0.75
+    by_code = {q["code"]: (q["count"], q["rate"]) for q in quality["rejections"]}
+    assert by_code == {"invalid_uscc": (2, 0.5), "domain_not_owned": (1, 0.25)}
+    assert quality["refused_batches"] == {"binary_body": 1}
+    assert quality["rejections"][0]["label"] == "统一社会信用代码校验失败"
+
+
+async def test_a_department_reads_its_own_quality_and_never_anothers(cli, usccs):
+    samr, ecology = await dept_key(SAMR), await dept_key(ECOLOGY)
+    await push_records(cli, ecology, ndjson([record_row(usccs[0], "E-1", domain=15)]))
+    r = await cli.get("/api/dept/quality", headers=auth(samr))
+    mine = await r.json()
+    assert mine["department"]["code"] == SAMR and mine["records"] == 0
+    r = await cli.get("/api/dept/quality?department=ecology", headers=auth(samr))
+    assert r.status == 403, await r.text()
+    assert (await r.json())["code"] == "dept_mismatch"
+    r = await cli.get("/api/dept/quality?department=ecology", headers=auth(ecology))
+    assert r.status == 200 and (await r.json())["records"] == 1
+
+
+async def test_data_as_of_is_the_oldest_last_push_among_a_domains_departments(usccs):
+    assert await data_as_of(33) is None
+    await _push_at(SAMR, [record_row(usccs[0], "S-1")], datetime(2025, 3, 3, 10, tzinfo=BEIJING))
+    assert await data_as_of(27) == date(2025, 3, 3)
+    assert await data_as_of(33) is None  # 市药监局 has never pushed
+    await _push_at(
+        DRUGS, [record_row(usccs[1], "D-1", domain=33)], datetime(2025, 3, 5, 1, tzinfo=BEIJING)
+    )
+    assert await data_as_of(33) == date(2025, 3, 3)
+    await _push_at(SAMR, [record_row(usccs[0], "S-1")], datetime(2025, 3, 7, 10, tzinfo=BEIJING))
+    assert await data_as_of(33) == date(2025, 3, 5)
+    everything = await data_as_of_all()
+    assert len(everything) == 40 and everything[27] == date(2025, 3, 7) and everything[15] is None
+
+
+async def test_an_empty_batch_refreshes_data_as_of_and_an_all_rejected_one_does_not(usccs):
+    await _push_at(SAMR, [record_row(usccs[0], "S-1")], datetime(2025, 3, 3, 10, tzinfo=BEIJING))
+    await _push_at(SAMR, [record_row("bad", "S-2")], datetime(2025, 3, 4, 10, tzinfo=BEIJING))
+    assert await data_as_of(27) == date(2025, 3, 3)
+    await _push_at(SAMR, [], datetime(2025, 3, 6, 10, tzinfo=BEIJING))
+    assert await data_as_of(27) == date(2025, 3, 6)
+
+
+async def test_run_py_dept_quality_prints_every_department(usccs, database_url, tmp_path):
+    await _push_at(SAMR, [record_row(usccs[0], "S-1")], datetime(2025, 3, 3, 10, tzinfo=BEIJING))
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "YUCREDIT_SECRETS_FILE": str(tmp_path / "secrets.env"),
+    }
+    out = subprocess.run(
+        [sys.executable, "run.py", "dept", "quality"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:3] == ["部门代码", "部门", "最近推送"]
+    assert len(lines) == 1 + 42
+    samr = next(line for line in lines if line.startswith("samr "))
+    assert "2025-03-03 10:00" in samr and "100.0%" in samr
+    assert "从未推送" in next(line for line in lines if line.startswith("ecology "))
+
+
+async def test_last_pushes_compare_instants_whatever_offset_they_were_stored_with(usccs):
+    from models.catalogue import Department
+    from models.enterprise import Enterprise
+    from models.record import Record
+
+    # A record loaded outside ingestion at 23:30 in Beijing, then an empty push half an hour
+    # later given in UTC (16:00Z is 00:00 the next day in Beijing).
+    row = record_row(usccs[0], "OLD")
+    await Record.create(
+        enterprise=await Enterprise.get(uscc=usccs[0]),
+        domain_id=27,
+        department=await Department.get(code=SAMR),
+        source_ref="OLD",
+        kind=row["kind"],
+        decision_no=row["decision_no"],
+        authority=row["authority"],
+        decision_date=date(2025, 3, 1),
+        summary=row["summary"],
+        status="in_force",
+        content_hash="0" * 64,
+        pushed_at=datetime(2025, 3, 3, 23, 30, tzinfo=BEIJING),
+    )
+    assert await data_as_of(27) == date(2025, 3, 3)
+    await _push_at(SAMR, [], datetime(2025, 3, 3, 16, 0, tzinfo=UTC))
+    assert await data_as_of(27) == date(2025, 3, 4)
