@@ -62,9 +62,19 @@ async def last_canaries(redis: Redis) -> dict[str, dict[str, Any] | None]:
     return {s: json.loads(v) if v else None for s, v in zip(STREAMS, values, strict=True)}
 
 
+# "Data as of" is a date and changes only with pushes, while computing it reads the last push
+# of every department: one figure per minute serves every report rendered in that minute.
+DATA_AS_OF_TTL_S = 60.0
+_data_as_of_cache: dict[str, tuple[float, dict[int, date | None]]] = {}
+
+
 async def data_as_of_for_report(domains: Sequence[int]) -> Mapping[int, date | None]:
-    """Each domain's 'data as of' date, from the ingestion freshness figures."""
-    return await data_as_of_all()
+    """Each domain's 'data as of' date, from the ingestion freshness figures (cached 60 s)."""
+    cached = _data_as_of_cache.get("all")
+    if cached is None or time.monotonic() - cached[0] > DATA_AS_OF_TTL_S:
+        cached = (time.monotonic(), await data_as_of_all())
+        _data_as_of_cache["all"] = cached
+    return cached[1]
 
 
 def build_registry(settings: Settings) -> Registry:

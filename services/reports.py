@@ -197,13 +197,17 @@ def render_job(
 ) -> Callable[[JobContext, dict[str, Any]], Awaitable[None]]:
     """The reports:render handler: issue the report; on the last try, mark it failed."""
 
+    # Rendering is CPU-bound under the GIL: one at a time per process; add processes to scale.
+    rendering = asyncio.Semaphore(1)
+
     async def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
         report = await Report.get_or_none(id=payload["report_id"])
         if report is None or report.status == ReportStatus.READY:
             return  # deleted, or a second delivery of a job that already finished
         try:
-            await issue(report, settings=ctx.settings, signer=signer, data_as_of=data_as_of,
-                        renderer=renderer, applicant=payload.get("applicant"))  # fmt: skip
+            async with rendering:
+                await issue(report, settings=ctx.settings, signer=signer, data_as_of=data_as_of,
+                            renderer=renderer, applicant=payload.get("applicant"))  # fmt: skip
         except Exception as exc:
             if ctx.delivery >= max_deliveries:
                 await fail(report, f"{type(exc).__name__}: {exc}")
