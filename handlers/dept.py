@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
 from aiohttp import web
 from aiohttp.http import HttpVersion11
 
@@ -14,6 +17,9 @@ from services.ingest import ingest_batch
 from services.ingest_parse import API_LIMITS, BODY_CHUNK_BYTES, check_declared_length
 from services.ingest_quality import department_quality
 
+# Chinese as itself, not as \u escapes: departments read these answers with curl.
+_readable_json = functools.partial(json.dumps, ensure_ascii=False)
+
 
 async def push_records(request: web.Request) -> web.Response:
     department = await require_department(request)
@@ -24,7 +30,7 @@ async def push_records(request: web.Request) -> web.Response:
         charset=request.charset,
         content_length=request.content_length,
     )
-    return web.json_response(result.to_dict())
+    return web.json_response(result.to_dict(), dumps=_readable_json)
 
 
 async def expect_records(request: web.Request) -> web.StreamResponse | None:
@@ -52,7 +58,7 @@ async def quality(request: web.Request) -> web.Response:
     ensure_same_department(department, request.query.get("department"))
     calendar = calendar_for(request.app[SETTINGS].holiday_overrides_path)
     figures = await department_quality(department.code, calendar)
-    return web.json_response(figures.to_dict())
+    return web.json_response(figures.to_dict(), dumps=_readable_json)
 
 
 def setup(app: web.Application) -> None:

@@ -329,7 +329,6 @@ def _csv_rows(
 ) -> Iterator[RawRow | Rejection]:
     header = shape.header
     width = len(header)
-    ref_index = header.index("source_ref")
     # Characters times 4 bound the UTF-8 size: most rows need no encoding to be measured.
     cheap_limit = limits.max_row_bytes // 4
     first = True
@@ -345,14 +344,13 @@ def _csv_rows(
                 yield _too_long(line, limits)
                 continue
         if len(record) != width:
-            ref = record[ref_index].strip() if ref_index < len(record) else None
+            # (No source_ref: with columns missing or extra, no cell is surely the one named.)
             yield Rejection(
                 line,
                 None,
                 "wrong_column_count",
                 f"该行有 {len(record)} 列，与表头的 {width} 列不符"
                 "（含逗号的内容请用英文双引号括起）",
-                ref,
             )
             continue
         yield RawRow(line, dict(zip(header, record, strict=True)), size)

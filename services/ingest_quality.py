@@ -62,7 +62,7 @@ class DepartmentQuality:
         received = self.rows_received
         return {
             "department": {"code": self.code, "name": self.name},
-            "last_push": self.last_push.isoformat() if self.last_push else None,
+            "last_push": self.last_push.astimezone(CHINA).isoformat() if self.last_push else None,
             "records": self.records,
             "late": {
                 "rule": f"决定作出后 {LATE_AFTER_WORKING_DAYS} 个工作日内推送",
