@@ -35,12 +35,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = settings.public_base_url
     app = create_app(settings, with_workers=args.with_workers)
     print("YuCredit 已启动 / is running:")
-    for label, path in (
+    pages = (
+        ("运维视图", "/ops"),
+        ("队列 JSON", "/ops/api/queues"),
+        ("监控指标", "/metrics"),
+        ("报告核验", "/verify"),
+        ("核验公钥", "/verify/pubkey"),
         ("健康检查", "/healthz"),
         ("就绪检查", "/readyz"),
-        ("监控指标", "/metrics"),
-    ):
+    )
+    for label, path in pages:
         print(f"  {label:<8} {base}{path}")
+    print(f"  运维令牌（OPS_TOKEN）见 {settings_source()}")
+    if args.with_workers:
+        print(f"  队列消费者已随服务启动，并发 {args.with_workers}")
     if args.with_fake_wechat:
         app.cleanup_ctx.append(fake_wechat_ctx(settings))
         print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
