@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,15 +34,16 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bench.common import DEFAULT_URL, Timing
 from config.catalogue import EARLIEST_DATE
 from models.enums import RecordKind, RecordStatus
 from services.catalogue import sync_catalogue
 from services.db import database, migrate
 from services.departments import create_department_key
 from services.ingest_content import record_content_hash
+from services.seed import RECORD_COLUMNS as SEED_RECORD_COLUMNS
 from services.seed import seed_demo
 
-DEFAULT_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 DEPARTMENT = "samr"
 DOMAINS = (27, 33, 34)  # what 市市场监管局 may push
@@ -56,32 +56,7 @@ VIOLATIONS = (
     "侵犯注册商标专用权",
     "生产销售假劣药品",
 )
-RECORD_COLUMNS = (
-    "enterprise_id",
-    "domain_id",
-    "department_id",
-    "source_ref",
-    "kind",
-    "decision_no",
-    "authority",
-    "decision_date",
-    "summary",
-    "status",
-    "version",
-    "content_hash",
-    "pushed_at",
-)
-
-
-@dataclass(frozen=True)
-class Timing:
-    label: str
-    rows: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.rows / self.seconds if self.seconds else float("inf")
+RECORD_COLUMNS = SEED_RECORD_COLUMNS[1:]  # all but the id
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

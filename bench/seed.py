@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
+from bench.common import DEFAULT_URL, Timing
 from services.catalogue import sync_catalogue
 from services.db import database, migrate
 from services.seed import (
@@ -33,19 +32,7 @@ from services.seed import (
     seed_demo,
 )
 
-DEFAULT_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 BENCH_KEY = "bench-id-hash-key"
-
-
-@dataclass(frozen=True)
-class Timing:
-    label: str
-    rows: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.rows / self.seconds if self.seconds else float("inf")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
