@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from datetime import date
@@ -114,6 +115,7 @@ async def open_download(
     if report is None or kind not in ("pdf", "png"):
         raise NotFound("未找到该报告文件", code="report_file_not_found")
     stored = report.pdf_path if kind == "pdf" else report.png_path
-    data = LocalStorage(settings.reports_dir).get(stored or "")
+    # A PDF is hundreds of kilobytes: read it off the event loop.
+    data = await asyncio.to_thread(LocalStorage(settings.reports_dir).get, stored or "")
     await append_audit(actor, "report.downloaded", "report", report.number, {"kind": kind})
     return data, "application/pdf" if kind == "pdf" else "image/png"
