@@ -273,6 +273,10 @@ async def test_through_the_queue_the_verify_page_and_downloads_work(
 
 
 async def test_verification_is_rate_limited(cli, redis: Redis):
+    import time
+
+    if time.time() % 60 > 55:  # the window is per minute: do not straddle its edge
+        await asyncio.sleep(60 - time.time() % 60 + 0.1)
     statuses = [
         (await cli.get("/verify/YX1?c=X", headers={"Accept": "application/json"})).status
         for _ in range(32)
