@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import asyncpg
+
 DEFAULT_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
@@ -17,3 +19,17 @@ class Timing:
     @property
     def rate(self) -> float:
         return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, naming another database (a scratch one)."""
+    return f"{url.rpartition('/')[0]}/{name}"
+
+
+async def admin_sql(url: str, sql: str) -> None:
+    """Run one statement (CREATE / DROP DATABASE) on its own connection."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench.common import DEFAULT_URL, Timing
+from bench.common import DEFAULT_URL, Timing, admin_sql, with_database
 from config.catalogue import EARLIEST_DATE
 from models.enums import RecordKind, RecordStatus
 from services.catalogue import sync_catalogue
@@ -67,18 +67,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--enterprises", type=int, default=2_000)
     parser.add_argument("--postgres-url", default=DEFAULT_URL, help="any database on the server")
     return parser.parse_args(argv)
-
-
-def _with_database(url: str, name: str) -> str:
-    return f"{url.rpartition('/')[0]}/{name}"
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def make_rows(usccs: list[str], count: int, prefix: str, seed: int) -> list[dict[str, Any]]:
@@ -267,13 +255,13 @@ def _report(args: argparse.Namespace, timings: list[Timing], memory: dict[str, f
 async def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     name = f"ingesttmp_{uuid.uuid4().hex[:8]}"
-    await _admin(args.postgres_url, f'CREATE DATABASE "{name}"')
-    url = _with_database(args.postgres_url, name)
+    await admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
+    url = with_database(args.postgres_url, name)
     try:
         with tempfile.TemporaryDirectory() as work:
             timings, memory = await _bench(args, url, Path(work))
     finally:
-        await _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _report(args, timings, memory)
 
 

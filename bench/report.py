@@ -54,6 +54,7 @@ import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bench.common import admin_sql, with_database
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
 from config.settings import Settings
 from models.enterprise import Enterprise
@@ -113,18 +114,6 @@ async def timed(make: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     started = time.perf_counter()
     value = await make()
     return time.perf_counter() - started, value
-
-
-def _with_database(url: str, name: str) -> str:
-    return f"{url.rpartition('/')[0]}/{name}"
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def five_year_span(today: date) -> Span:
@@ -579,7 +568,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def run(args: argparse.Namespace, tmp: Path) -> Figures:
     figures = Figures()
     name = f"reportbench_{uuid.uuid4().hex[:8]}"
-    url = _with_database(args.postgres_url, name)
+    url = with_database(args.postgres_url, name)
     settings = Settings(
         database_url=url,
         redis_url=args.redis_url,
@@ -591,7 +580,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> Figures:
     args.span = span = five_year_span(today)
     redis = Redis.from_url(args.redis_url, socket_timeout=10)
     ctx = multiprocessing.get_context("spawn")
-    await _admin(args.postgres_url, f'CREATE DATABASE "{name}"')
+    await admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
     try:
         await redis.flushdb()
         mark = time.perf_counter()
@@ -602,7 +591,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> Figures:
                                      seed=args.seed, id_hash_key=BENCH_KEY, today=today,
                                      progress=args.progress)  # fmt: skip
             figures.seed_s = seeded.elapsed
-            await _admin(url, "VACUUM ANALYZE")  # planner statistics, as a live database has
+            await admin_sql(url, "VACUUM ANALYZE")  # planner statistics, as a live database has
             figures.phases["setup"] = time.perf_counter() - mark
             needed = max(args.assembly_runs, args.pdf_runs + 3, args.throughput_reports)
             sample = await pick_enterprises(url, span, needed, args.seed, args.related)
@@ -630,7 +619,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> Figures:
                 await redis.flushdb()
             await redis.aclose()
         finally:
-            await _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return figures
 
 

@@ -18,7 +18,7 @@ from datetime import date
 
 import asyncpg
 
-from bench.common import DEFAULT_URL, Timing
+from bench.common import DEFAULT_URL, Timing, admin_sql, with_database
 from services.catalogue import sync_catalogue
 from services.db import database, migrate
 from services.seed import (
@@ -46,18 +46,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _with_database(url: str, name: str) -> str:
-    return f"{url.rpartition('/')[0]}/{name}"
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def _seed(
     args: argparse.Namespace, url: str
 ) -> tuple[SeedResult, SeedResult, dict[str, int]]:
@@ -65,7 +53,7 @@ async def _seed(
     await migrate(url)
     async with database(url):
         await sync_catalogue()
-        await _admin(url, "CHECKPOINT")  # like the baseline: start without dirty pages
+        await admin_sql(url, "CHECKPOINT")  # like the baseline: start without dirty pages
         kwargs = {
             "enterprises": args.enterprises,
             "records": args.records,
@@ -140,14 +128,14 @@ def _report(
 async def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     name = f"seedtmp_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(args.postgres_url, f'CREATE DATABASE "{name}"')
-    url = _with_database(args.postgres_url, name)
+    await admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
+    url = with_database(args.postgres_url, name)
     try:
         first, second, department_ids = await _seed(args, url)
         plan, records, generation = _generate(args, department_ids)
         raw = await _raw_copy(url, plan, records)
     finally:
-        await _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     rows = first.enterprises + first.relations + first.records
     _report(
         args,
