@@ -83,6 +83,22 @@ class ObjectionStatus(LabelledEnum):
     CLOSED = "closed"
 
 
+class ObjectionResolution(LabelledEnum):
+    CORRECTED = "corrected"
+    UPDATED = "updated"
+    REPAIRED = "repaired"
+    MAINTAINED = "maintained"
+    ANSWERED = "answered"
+
+
+class NotificationStatus(LabelledEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    HELD = "held"  # outside the 48-hour window and no template: waits for the user to write
+    FAILED = "failed"
+
+
 class BindingRole(LabelledEnum):
     LEGAL_REPRESENTATIVE = "legal_representative"
     AGENT = "agent"
@@ -137,6 +153,20 @@ _LABELS: dict[str, dict[str, str]] = {
         "rejected": "不予受理",
         "resolved": "已办结",
         "closed": "已关闭",
+    },
+    "ObjectionResolution": {
+        "corrected": "已更正",
+        "updated": "已更新",
+        "repaired": "已修复",
+        "maintained": "维持原信息",
+        "answered": "已答复",
+    },
+    "NotificationStatus": {
+        "pending": "待发送",
+        "sending": "发送中",
+        "sent": "已发送",
+        "held": "暂缓发送",
+        "failed": "发送失败",
     },
     "BindingRole": {"legal_representative": "法定代表人", "agent": "经办人"},
 }

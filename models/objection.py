@@ -3,7 +3,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import ObjectionKind, ObjectionStatus
+from models.enums import Channel, ObjectionKind, ObjectionResolution, ObjectionStatus
 
 
 class Objection(Model):
@@ -29,8 +29,16 @@ class Objection(Model):
     department = fields.ForeignKeyField(
         "models.Department", related_name="objections", on_delete=fields.RESTRICT
     )
+    submitted_by = fields.ForeignKeyField(
+        "models.User", related_name="objections", null=True, on_delete=fields.SET_NULL
+    )
+    channel = fields.CharEnumField(Channel, max_length=16, default=Channel.MINIPROGRAM)
+    resolution = fields.CharEnumField(ObjectionResolution, max_length=16, null=True)
     accept_due = fields.DateField()
     resolve_due = fields.DateField()
+    accepted_at = fields.DatetimeField(null=True)
+    resolved_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -46,6 +54,10 @@ class ObjectionEvent(Model):
     action = fields.CharField(max_length=32)
     from_status = fields.CharEnumField(ObjectionStatus, max_length=16, null=True)
     to_status = fields.CharEnumField(ObjectionStatus, max_length=16)
+    # Set when a ticket is handed over: the department that holds it afterwards.
+    handed_to = fields.ForeignKeyField(
+        "models.Department", related_name="handovers", on_delete=fields.RESTRICT, null=True
+    )
     note = fields.TextField(default="")
     attachments = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)

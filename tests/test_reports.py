@@ -35,6 +35,7 @@ from services.report_render import make_renderer
 from services.reports import ReportRequest, issue, render_job, request_report
 from services.signing import SnapshotSigner
 from services.verification import is_genuine, signed_download_url, verify_report
+from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "重庆渝信示范科技股份有限公司"
@@ -289,7 +290,7 @@ async def test_the_report_and_verify_commands_issue_and_check_a_report(
 ):
     await make_enterprise()
     env = {
-        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/9",
+        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
         "YUCREDIT_SECRETS_FILE": str(tmp_path / "secrets.env"),
         "REPORTS_DIR": str(tmp_path / "stored"), "PKI_DIR": str(settings.pki_dir),
     }  # fmt: skip
