@@ -1,0 +1,1 @@
+"""The Official Account bot: a conversation engine over WeChat messages."""

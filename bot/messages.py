@@ -1,0 +1,55 @@
+"""What flows in and out of the bot, independent of WeChat's XML.
+
+The webhook turns WeChat XML into InboundMessage (via wechatpy's parser); the conversation engine
+answers with OutboundMessage values; the outbound sender turns those into customer-service calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+InboundKind = Literal["text", "image", "event", "other"]
+OutboundKind = Literal["text", "image", "report"]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    openid: str
+    kind: InboundKind
+    create_time: int
+    content: str = ""  # text messages
+    media_id: str = ""  # image messages
+    event: str = ""  # subscribe, unsubscribe, CLICK ... (lower case)
+    event_key: str = ""  # menu key for CLICK
+    msg_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to send to an Official Account user.
+
+    kind "text": `text`. kind "image": `png_path` of a file of at most 2 MB. kind "report": the
+    report `report_id` is ready, send its card as an image and its links as text.
+    """
+
+    openid: str
+    kind: OutboundKind
+    text: str = ""
+    png_path: str = ""
+    report_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutboundMessage:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
