@@ -7,7 +7,11 @@ answers with OutboundMessage values; the outbound sender turns those into custom
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+from redis.asyncio import Redis
+
+from config.settings import Settings
 
 InboundKind = Literal["text", "image", "event", "other"]
 OutboundKind = Literal["text", "image", "report"]
@@ -53,3 +57,14 @@ class OutboundMessage:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutboundMessage:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+class BotEngine(Protocol):
+    """The conversation engine (bot.engine.handle): one inbound message in, replies out.
+
+    It keeps the user's dialog state in Redis itself, so that a worker killed mid-dialog resumes.
+    """
+
+    async def __call__(
+        self, redis: Redis, settings: Settings, msg: InboundMessage
+    ) -> list[OutboundMessage]: ...
