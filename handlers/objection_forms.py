@@ -1,4 +1,5 @@
-"""Reading an objection form: multipart (fields and up to 9 images) or JSON (fields only).
+"""Reading an objection form: multipart (fields and up to 9 images), or JSON or a URL-encoded
+form (fields only).
 
 Images are read part by part and refused as soon as one passes 2 MB or a tenth one starts, so a
 10 MB file is never read whole. The service checks them again (magic bytes, extension).
@@ -81,6 +82,9 @@ async def read_form(request: web.Request) -> ObjectionForm:
                 if value is None:
                     raise InvalidRequest(f"字段 {part.name} 过长", code="field_too_long")
                 form.fields[part.name] = value.decode("utf-8", errors="replace")
+        return form
+    if request.content_type == "application/x-www-form-urlencoded":
+        form.fields = {k: str(v) for k, v in (await request.post()).items()}
         return form
     if request.can_read_body:
         try:
