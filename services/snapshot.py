@@ -46,6 +46,15 @@ _RECORD_COLUMNS = (
 )  # fmt: skip
 
 
+# Whether a ticket on the record is open (objections issue): reports print it as 异议处理中.
+# Through the objection table's (enterprise_id, created_at) index, in the same query.
+UNDER_OBJECTION = "under_objection"
+_UNDER_OBJECTION = (
+    'EXISTS (SELECT 1 FROM "objection" o WHERE o."enterprise_id" = "record"."enterprise_id"'
+    ' AND o."record_id" = "record"."id" AND o."status" IN (\'submitted\', \'accepted\'))'
+)
+
+
 def _report_query(dialect: str, n_enterprises: int, n_domains: int) -> str:
     # Raw SQL: the ORM's per-row model building cost several times the query itself.
     if dialect == "postgres":
@@ -56,7 +65,8 @@ def _report_query(dialect: str, n_enterprises: int, n_domains: int) -> str:
     domains = ", ".join(next(mark) for _ in range(n_domains))
     columns = ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
     return (
-        f'SELECT {columns} FROM "record" WHERE "enterprise_id" IN ({enterprises})'
+        f'SELECT {columns}, {_UNDER_OBJECTION} FROM "record"'
+        f' WHERE "enterprise_id" IN ({enterprises})'
         f' AND "domain_id" IN ({domains}) AND "decision_date" >= {next(mark)}'
         f' AND "decision_date" <= {next(mark)} AND "status" <> {next(mark)}'
         ' ORDER BY "decision_date", "id"'
@@ -74,19 +84,22 @@ async def _records_by_enterprise_and_domain(
     _, rows = await conn.execute_query(sql, values)
     grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in rows:
-        enterprise_id, domain_id, kind, number, authority, decided, summary, status = tuple(row)
+        enterprise_id, domain_id, kind, number, authority, decided, summary, status, disputed = (
+            tuple(row)
+        )
         if isinstance(decided, str):  # SQLite hands dates back as text
             decided = date.fromisoformat(decided)
-        grouped.setdefault((enterprise_id, domain_id), []).append(
-            {
-                "kind": str(kind),
-                "decision_no": number,
-                "authority": authority,
-                "decision_date": decided.isoformat(),
-                "summary": summary,
-                "status": str(status),
-            }
-        )
+        found = {
+            "kind": str(kind),
+            "decision_no": number,
+            "authority": authority,
+            "decision_date": decided.isoformat(),
+            "summary": summary,
+            "status": str(status),
+        }
+        if disputed:
+            found[UNDER_OBJECTION] = True
+        grouped.setdefault((enterprise_id, domain_id), []).append(found)
     return grouped
 
 
@@ -134,9 +147,19 @@ async def assemble_sections(
     return sections
 
 
+def _without_marks(records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    if not any(UNDER_OBJECTION in r for r in records):
+        return records
+    return [{k: v for k, v in r.items() if k != UNDER_OBJECTION} for r in records]
+
+
 def records_fingerprint(sections: Sequence[Mapping[str, Any]]) -> str:
-    """What the report found, without the data-as-of dates (they move with every push)."""
-    found = [[s["uscc"], [[d["number"], d["records"]] for d in s["domains"]]] for s in sections]
+    """What the report found, without the data-as-of dates (they move with every push) and
+    without the open-objection marks (a ticket opened or closed changes no data)."""
+    found = [
+        [s["uscc"], [[d["number"], _without_marks(d["records"])] for d in s["domains"]]]
+        for s in sections
+    ]
     return sha256_hex(canonical_json(found))
 
 
