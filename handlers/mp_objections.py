@@ -14,7 +14,7 @@ from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
 from services.objection_notify import record_grants
-from services.objection_views import objection_dict
+from services.objection_views import objection_dict, record_dict
 
 _json = functools.partial(json.dumps, ensure_ascii=False)
 
@@ -63,6 +63,27 @@ async def list_mine(request: web.Request) -> web.Response:
     return web.json_response({"items": items}, dumps=_json)
 
 
+async def records(request: web.Request) -> web.Response:
+    """The records of an enterprise an objection may point at (?enterprise_id=&domain=)."""
+    session = await mp_session(request)
+    enterprise_id = _query_number(request, "enterprise_id")
+    if enterprise_id is None:
+        raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
+    rows = await objections.records_open_to_objection(
+        session.user_id, enterprise_id, _query_number(request, "domain")
+    )
+    return web.json_response({"items": [record_dict(r) for r in rows]}, dumps=_json)
+
+
+def _query_number(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest(f"{name} 应为整数", code="invalid_number")
+    return int(raw)
+
+
 async def detail(request: web.Request) -> web.Response:
     session = await mp_session(request)
     return await _detail(session.user_id, _id(request))
@@ -100,7 +121,8 @@ async def subscriptions(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/mp/objections", submit)
     app.router.add_get("/api/mp/objections", list_mine)
-    app.router.add_get("/api/mp/objections/{id}", detail)
+    app.router.add_get("/api/mp/objections/records", records)
+    app.router.add_get("/api/mp/objections/{id:\\d+}", detail)
     app.router.add_post("/api/mp/objections/{id}/close", close)
     app.router.add_get("/api/mp/objections/{id}/events/{event_id}/attachments/{n}", attachment)
     app.router.add_post("/api/mp/subscriptions", subscriptions)

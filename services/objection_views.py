@@ -17,6 +17,7 @@ from models.enums import (
     RecordStatus,
 )
 from models.objection import Objection, ObjectionEvent
+from models.record import Record
 from services.objection_due import is_overdue
 from services.objections import ACTION_LABELS
 
@@ -63,6 +64,21 @@ def event_dict(event: ObjectionEvent) -> dict[str, Any]:
     }
 
 
+def record_dict(record: Record) -> dict[str, Any]:
+    """A record as the enterprise sees it, to point an objection at (or as a ticket's subject)."""
+    return {
+        "id": record.id,
+        "domain": record.domain_id,
+        "kind": RecordKind(record.kind).label,
+        "decision_no": record.decision_no,
+        "authority": record.authority,
+        "decision_date": record.decision_date.isoformat(),
+        "summary": record.summary,
+        "status": RecordStatus(record.status).label,
+        "version": record.version,
+    }
+
+
 def objection_dict(
     objection: Objection,
     today: date,
@@ -83,18 +99,7 @@ def objection_dict(
         "enterprise": {"name": objection.enterprise.name, "uscc": objection.enterprise.uscc},
         "department": {"code": objection.department.code, "name": objection.department.name},
         "domain": {"number": domain.number, "name": domain.name} if domain else None,
-        "record": {
-            "id": record.id,
-            "kind": RecordKind(record.kind).label,
-            "decision_no": record.decision_no,
-            "authority": record.authority,
-            "decision_date": record.decision_date.isoformat(),
-            "summary": record.summary,
-            "status": RecordStatus(record.status).label,
-            "version": record.version,
-        }
-        if record
-        else None,
+        "record": record_dict(record) if record else None,
         "report_no": objection.report.number if objection.report_id else None,
         "channel": str(objection.channel),
         "attachments": _files(objection.attachments),

@@ -21,8 +21,15 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.catalogue import Department
-from models.enums import Channel, ObjectionKind, ObjectionResolution, ObjectionStatus
+from models.enums import (
+    Channel,
+    ObjectionKind,
+    ObjectionResolution,
+    ObjectionStatus,
+    RecordStatus,
+)
 from models.objection import Objection, ObjectionEvent
+from models.record import Record
 from services.access import binding_allows, live_bindings, require_scope
 from services.audit import append_audit
 from services.departments import DepartmentIdentity
@@ -45,6 +52,7 @@ __all__ = [
 MAX_TEXT_CHARS = 2000
 MAX_NOTE_CHARS = 1000
 QUERY_CODE_LENGTH = 6
+MAX_LISTED_RECORDS = 500
 S = ObjectionStatus
 R = ObjectionResolution
 
@@ -223,6 +231,18 @@ async def objection_timeline(objection_id: int) -> list[ObjectionEvent]:
         .order_by("created_at", "id")
         .prefetch_related("handed_to")
     )
+
+
+async def records_open_to_objection(
+    user_id: int, enterprise_id: int, domain: int | None = None
+) -> list[Record]:
+    """The enterprise's records an objection may point at (revoked ones are not in reports),
+    newest decision first; for the mini-program's and the bot's pickers."""
+    await require_scope(user_id, enterprise_id, "objections")
+    query = Record.filter(enterprise_id=enterprise_id).exclude(status=RecordStatus.REVOKED)
+    if domain is not None:
+        query = query.filter(domain_id=domain)
+    return await query.order_by("-decision_date", "-id").limit(MAX_LISTED_RECORDS)
 
 
 async def close_by_user(

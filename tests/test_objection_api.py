@@ -245,3 +245,15 @@ async def test_subscribe_grants_are_counted_per_user_and_template(cli, world):
         resp = await cli.post("/api/mp/subscriptions", json=payload, headers=headers)
         assert resp.status == 400
     assert (await cli.post("/api/mp/subscriptions", json={"template_id": "T"})).status == 401
+
+
+async def test_an_enterprise_lists_the_records_it_may_object_to(cli, world):
+    await record(world["ent"], ref="R-revoked", status="revoked")
+    await record(world["other"], ref="R-other")
+    url = f"/api/mp/objections/records?enterprise_id={world['ent'].id}"
+    body = await (await cli.get(url, headers=world["user"])).json()
+    assert [r["id"] for r in body["items"]] == [world["record"].id]
+    assert body["items"][0]["decision_no"] == "渝市监罚〔2024〕12号"
+    assert (await cli.get(url, headers=world["stranger"])).status == 403
+    assert (await cli.get(f"{url}&domain=33", headers=world["user"])).status == 200
+    assert (await cli.get("/api/mp/objections/records", headers=world["user"])).status == 400
