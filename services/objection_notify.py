@@ -14,7 +14,7 @@ If Redis loses its data, the markers go with the jobs, and the sweep enqueues th
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from redis.asyncio import Redis
@@ -49,6 +49,10 @@ def _marker(event_id: int) -> str:
     return f"objection:notified:{event_id}"
 
 
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def _when(moment: datetime) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
@@ -69,8 +73,8 @@ def _sentence(objection: Objection, event: ObjectionEvent) -> str:
         result = ObjectionResolution(objection.resolution).label
         return f"已由{department}办结，办理结果：{result}"
     return {
-        "submit": f"已提交，由{department}办理，受理期限为{objection.accept_due:%Y年%m月%d日}",
-        "accept": f"已由{department}受理，办结期限为{objection.resolve_due:%Y年%m月%d日}",
+        "submit": f"已提交，由{department}办理，受理期限为{_day(objection.accept_due)}",
+        "accept": f"已由{department}受理，办结期限为{_day(objection.resolve_due)}",
         "reject": f"经{department}审查，不予受理",
         "handover": _status_text(objection, event),
         "close": "已关闭",

@@ -77,6 +77,9 @@ async def test_a_ticket_submitted_before_the_holiday_is_overdue_only_after_its_d
     await ticket.refresh_from_db()
     assert ticket.resolve_due == date(2025, 10, 15) and not is_overdue(ticket, date(2025, 10, 15))
     assert is_overdue(ticket, date(2025, 10, 16))
+    submitted_text, accepted_text = [j["text"] for j in await notify_jobs(redis)]
+    assert "受理期限为2025年10月10日" in submitted_text
+    assert "办结期限为2025年10月15日" in accepted_text
 
 
 async def test_due_days_come_from_the_settings(db, redis: Redis, settings: Settings):
