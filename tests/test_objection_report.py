@@ -63,6 +63,10 @@ async def test_an_open_ticket_prints_its_record_as_under_objection_until_it_ends
         redis, user_id=user.id, enterprise_id=ent.id, kind="correction", text="文号有误",
         record_id=disputed.id, settings=settings,
     )  # fmt: skip
+    await objections.submit_objection(  # on a domain, no record: marks nothing
+        redis, user_id=user.id, enterprise_id=ent.id, kind="detail", text="是否漏报？",
+        domain=27, settings=settings,
+    )  # fmt: skip
     during = await issued(settings, redis, ent.uscc)
     assert printed_statuses(during) == ["异议处理中", "有效"]
     records = during.snapshot["sections"][0]["domains"][0]["records"]
