@@ -15,8 +15,7 @@ from aiohttp import web
 
 from handlers.auth import require_department
 from handlers.keys import REDIS, SETTINGS
-from handlers.mp_objections import _id, _json
-from handlers.objection_forms import read_form
+from handlers.objection_forms import path_id, read_form, readable_json
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
@@ -47,23 +46,23 @@ async def list_routed(request: web.Request) -> web.Response:
         today=today,
     )
     items = [objection_dict(o, today, for_enterprise=False) for o in rows]
-    return web.json_response({"items": items}, dumps=_json)
+    return web.json_response({"items": items}, dumps=readable_json)
 
 
 async def _detail(department, objection_id: int) -> web.Response:  # type: ignore[no-untyped-def]
     objection = await objections.objection_for_department(department, objection_id)
     events = await objections.objection_timeline(objection.id)
     body = objection_dict(objection, today_in_china(), for_enterprise=False, events=events)
-    return web.json_response(body, dumps=_json)
+    return web.json_response(body, dumps=readable_json)
 
 
 async def detail(request: web.Request) -> web.Response:
-    return await _detail(await require_department(request), _id(request))
+    return await _detail(await require_department(request), path_id(request))
 
 
 async def act(request: web.Request) -> web.Response:
     department = await require_department(request)
-    objection_id, action = _id(request), request.match_info["action"]
+    objection_id, action = path_id(request), request.match_info["action"]
     form = await read_form(request)
     redis, settings = request.app[REDIS], request.app[SETTINGS]
     note = form.text("note")
@@ -90,9 +89,9 @@ async def act(request: web.Request) -> web.Response:
 
 async def attachment(request: web.Request) -> web.Response:
     department = await require_department(request)
-    objection = await objections.objection_for_department(department, _id(request))
+    objection = await objections.objection_for_department(department, path_id(request))
     data, content_type = await objections.attachment(
-        objection, _id(request, "event_id"), _id(request, "n"), request.app[SETTINGS]
+        objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
     )
     return web.Response(body=data, content_type=content_type)
 

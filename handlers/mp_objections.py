@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-import json
-
 from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_session
-from handlers.objection_forms import read_form
+from handlers.objection_forms import path_id, read_form, readable_json
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
 from services.objection_notify import record_grants
 from services.objection_views import objection_dict, record_dict
-
-_json = functools.partial(json.dumps, ensure_ascii=False)
-
-
-def _id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise InvalidRequest("编号应为整数", code="invalid_id") from None
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -51,7 +39,7 @@ async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Res
     objection = await objections.objection_for_user(user_id, objection_id)
     events = await objections.objection_timeline(objection.id)
     body = objection_dict(objection, today_in_china(), for_enterprise=True, events=events)
-    return web.json_response(body, status=status, dumps=_json)
+    return web.json_response(body, status=status, dumps=readable_json)
 
 
 async def list_mine(request: web.Request) -> web.Response:
@@ -60,7 +48,7 @@ async def list_mine(request: web.Request) -> web.Response:
     rows = await objections.objections_for_user(session.user_id, open_only=open_only)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
-    return web.json_response({"items": items}, dumps=_json)
+    return web.json_response({"items": items}, dumps=readable_json)
 
 
 async def records(request: web.Request) -> web.Response:
@@ -72,7 +60,7 @@ async def records(request: web.Request) -> web.Response:
     rows = await objections.records_open_to_objection(
         session.user_id, enterprise_id, _query_number(request, "domain")
     )
-    return web.json_response({"items": [record_dict(r) for r in rows]}, dumps=_json)
+    return web.json_response({"items": [record_dict(r) for r in rows]}, dumps=readable_json)
 
 
 def _query_number(request: web.Request, name: str) -> int | None:
@@ -86,13 +74,13 @@ def _query_number(request: web.Request, name: str) -> int | None:
 
 async def detail(request: web.Request) -> web.Response:
     session = await mp_session(request)
-    return await _detail(session.user_id, _id(request))
+    return await _detail(session.user_id, path_id(request))
 
 
 async def close(request: web.Request) -> web.Response:
     session = await mp_session(request)
     form = await read_form(request)
-    objection_id = _id(request)
+    objection_id = path_id(request)
     await objections.close_by_user(
         request.app[REDIS], session.user_id, objection_id, note=form.text("note")
     )
@@ -101,9 +89,9 @@ async def close(request: web.Request) -> web.Response:
 
 async def attachment(request: web.Request) -> web.Response:
     session = await mp_session(request)
-    objection = await objections.objection_for_user(session.user_id, _id(request))
+    objection = await objections.objection_for_user(session.user_id, path_id(request))
     data, content_type = await objections.attachment(
-        objection, _id(request, "event_id"), _id(request, "n"), request.app[SETTINGS]
+        objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
     )
     return web.Response(body=data, content_type=content_type)
 
@@ -115,7 +103,7 @@ async def subscriptions(request: web.Request) -> web.Response:
     count = form.fields.get("count", 1)
     remaining = await record_grants(session.user_id, form.text("template_id"), count)
     return web.json_response({"template_id": form.text("template_id").strip(),
-                              "remaining": remaining}, dumps=_json)  # fmt: skip
+                              "remaining": remaining}, dumps=readable_json)  # fmt: skip
 
 
 def setup(app: web.Application) -> None:

@@ -7,6 +7,7 @@ Images are read part by part and refused as soon as one passes 2 MB or a tenth o
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from services.errors import InvalidRequest
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
 
 MAX_FIELD_BYTES = 64 * 1024
+# Chinese as itself in JSON answers, not as \u escapes.
+readable_json = functools.partial(json.dumps, ensure_ascii=False)
 IMAGE_FIELDS = ("images", "images[]", "image", "file")
 
 
@@ -50,6 +53,14 @@ class ObjectionForm:
         if value is not None and not isinstance(value, dict):
             raise InvalidRequest(f"{name} 应为 JSON 对象", code="invalid_json", field=name)
         return value or None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A numeric path segment, or 400."""
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise InvalidRequest("编号应为整数", code="invalid_id") from None
 
 
 async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.auth import require_ops
-from handlers.mp_objections import _json
+from handlers.objection_forms import readable_json
 from handlers.templates_env import render_page
 from services.errors import Forbidden, InvalidRequest, Unauthorized
 from services.stats import DEFAULT_DAYS, rollout_stats
@@ -92,7 +92,7 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
 
 async def api_stats(request: web.Request) -> web.Response:
     require_ops(request)
-    return web.json_response(await rollout_stats(days=_days(request)), dumps=_json)
+    return web.json_response(await rollout_stats(days=_days(request)), dumps=readable_json)
 
 
 def setup(app: web.Application) -> None:

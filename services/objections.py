@@ -130,8 +130,8 @@ async def submit_objection(
     Every check runs before anything is stored; if storing fails, nothing of it remains.
     """
     settings = _settings(settings)
-    types = validate_images(images)
     await require_scope(user_id, enterprise_id, "objections")
+    types = validate_images(images)
     objection_kind = _kind(kind)
     body = _text(text, MAX_TEXT_CHARS, "异议内容", required=True)
     try:
@@ -249,8 +249,7 @@ async def close_by_user(
     redis: Redis, user_id: int, objection_id: int, note: str = "", now: datetime | None = None
 ) -> Objection:
     """The enterprise confirms a resolved ticket: closed."""
-    objection = await objection_for_user(user_id, objection_id)
-    await require_scope(user_id, objection.enterprise_id, "objections")
+    objection = await objection_for_user(user_id, objection_id)  # checks the scope
     await _transition(redis, objection, actor=f"user:{user_id}", action="close",
                       allowed=(S.RESOLVED,), to=S.CLOSED, note=note, now=now,
                       updates={"closed_at": _now(now)})  # fmt: skip
