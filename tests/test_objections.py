@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.settings import Settings
+from models.audit import AuditEntry
 from models.enums import BindingRole, ObjectionKind, ObjectionStatus
 from models.objection import Objection, ObjectionEvent
 from services import objection_notify, objections
@@ -307,3 +309,32 @@ async def test_a_failed_insert_removes_the_images_it_had_stored(db, redis, setti
         await submit(redis, settings, user, ent, domain=27, images=[("a.png", PNG)])
     assert await Objection.all().count() == 0
     assert not any(settings.objection_files_dir.rglob("*.png"))
+
+
+async def test_concurrent_submissions_get_distinct_ticket_numbers(db, redis, settings):
+    ent = await enterprise()
+    user = await bound_user(ent)
+    tickets = await asyncio.gather(
+        *(submit(redis, settings, user, ent, domain=27, text=f"第{i}件") for i in range(5))
+    )
+    numbers = {t.ticket_no for t in tickets}
+    assert len(numbers) == 5 and all(n.startswith("YY") for n in numbers)
+    assert len(await notify_jobs(redis)) == 5
+
+
+async def test_a_department_a_ticket_was_handed_to_corrects_the_record_in_its_owners_name(
+    db, redis, settings
+):
+    ent = await enterprise()
+    user = await bound_user(ent)
+    rec = await record(ent, department="samr", domain=33, ref="R-33")
+    ticket = await submit(redis, settings, user, ent, record_id=rec.id, kind="update")
+    samr, drugs = await department_by_code("samr"), await department_by_code("drugs")
+    await objections.hand_over(redis, samr, ticket.id, to_department="drugs")
+    await objections.accept(redis, drugs, ticket.id, settings=settings)
+    _, change = await objections.resolve(redis, drugs, ticket.id, resolution="updated",
+                                         record_changes={"summary": "已缴清罚款。"})  # fmt: skip
+    await rec.refresh_from_db()
+    assert change.version == 2 and rec.summary == "已缴清罚款。" and rec.department_id == samr.id
+    audit = await AuditEntry.get(action="objection.record_changed")
+    assert audit.actor == "dept:drugs" and audit.detail["ticket_no"] == ticket.ticket_no
