@@ -40,6 +40,7 @@ from services.objection_due import OPEN_STATUSES, Deadlines
 from services.objection_notify import notify_event
 from services.objection_records import RecordChange, change_record
 from services.objection_routing import handover_target, route
+from services.ratelimit import check_rate
 from services.reports import CODE_ALPHABET
 
 __all__ = [
@@ -53,6 +54,7 @@ MAX_TEXT_CHARS = 2000
 MAX_NOTE_CHARS = 1000
 QUERY_CODE_LENGTH = 6
 MAX_LISTED_RECORDS = 500
+SUBMISSIONS_PER_HOUR = 20  # per user: far above any real need, far below a flood
 S = ObjectionStatus
 R = ObjectionResolution
 
@@ -131,6 +133,7 @@ async def submit_objection(
     """
     settings = _settings(settings)
     await require_scope(user_id, enterprise_id, "objections")
+    await check_rate(redis, f"objection-submit:{user_id}", SUBMISSIONS_PER_HOUR, 3600)
     types = validate_images(images)
     objection_kind = _kind(kind)
     body = _text(text, MAX_TEXT_CHARS, "异议内容", required=True)

@@ -18,6 +18,7 @@ from services import objection_notify, objections
 from services.departments import department_by_code
 from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from services.objection_due import Deadlines, is_overdue
+from services.ratelimit import TooManyRequests
 from tests.test_objection_support import (
     JPEG,
     PNG,
@@ -338,3 +339,14 @@ async def test_a_department_a_ticket_was_handed_to_corrects_the_record_in_its_ow
     assert change.version == 2 and rec.summary == "已缴清罚款。" and rec.department_id == samr.id
     audit = await AuditEntry.get(action="objection.record_changed")
     assert audit.actor == "dept:drugs" and audit.detail["ticket_no"] == ticket.ticket_no
+
+
+async def test_a_user_submitting_too_often_is_told_to_wait(db, redis, settings, monkeypatch):
+    monkeypatch.setattr(objections, "SUBMISSIONS_PER_HOUR", 2)
+    ent = await enterprise()
+    user = await bound_user(ent)
+    for _ in range(2):
+        await submit(redis, settings, user, ent, domain=27)
+    with pytest.raises(TooManyRequests):
+        await submit(redis, settings, user, ent, domain=27)
+    assert await Objection.all().count() == 2
