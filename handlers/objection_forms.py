@@ -11,6 +11,7 @@ import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
@@ -83,7 +84,8 @@ async def read_form(request: web.Request) -> ObjectionForm:
             if part.filename is not None or part.name in IMAGE_FIELDS:
                 if len(form.images) == MAX_IMAGES:
                     raise too_many()
-                name = part.filename or ""
+                # Some clients (aiohttp's among them) percent-encode non-ASCII file names.
+                name = unquote(part.filename or "")
                 data = await _read_part(part, MAX_IMAGE_BYTES)
                 if data is None:
                     raise too_large(name)

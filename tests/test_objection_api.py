@@ -257,3 +257,26 @@ async def test_an_enterprise_lists_the_records_it_may_object_to(cli, world):
     assert (await cli.get(url, headers=world["stranger"])).status == 403
     assert (await cli.get(f"{url}&domain=33", headers=world["user"])).status == 200
     assert (await cli.get("/api/mp/objections/records", headers=world["user"])).status == 400
+
+
+async def test_a_department_may_attach_images_and_send_the_record_as_multipart(cli, world):
+    _, body = await raise_objection(cli, world, kind="repair", text="已整改")
+    samr = await dept("samr")
+    base = f"/api/dept/objections/{body['id']}"
+    await cli.post(f"{base}/accept", data=form({"note": "受理"}), headers=samr)
+    fields = {"resolution": "repaired", "note": "准予修复", "record": '{"summary": "已整改到位。"}'}
+    resp = await cli.post(f"{base}/resolve", data=form(fields, [("修复决定.jpg", JPEG)]),
+                          headers=samr)  # fmt: skip
+    answer = await resp.json()
+    assert resp.status == 200, answer
+    assert answer["record"]["status"] == "已修复" and answer["record"]["summary"] == "已整改到位。"
+    resolved = answer["timeline"][-1]
+    assert resolved["attachments"][0]["name"] == "修复决定.jpg"
+    image = await cli.get(f"/api/mp/objections/{body['id']}/events/{resolved['id']}/attachments/1",
+                          headers=world["user"])  # fmt: skip
+    assert await image.read() == JPEG
+    bad = form({"resolution": "repaired", "record": "[1, 2]"})
+    _, other = await raise_objection(cli, world, kind="repair", text="再次申请")
+    await cli.post(f"/api/dept/objections/{other['id']}/accept", json={}, headers=samr)
+    resp = await cli.post(f"/api/dept/objections/{other['id']}/resolve", data=bad, headers=samr)
+    assert resp.status == 400 and (await resp.json())["code"] == "invalid_json"
