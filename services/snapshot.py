@@ -51,17 +51,33 @@ async def related_enterprises(enterprise: Enterprise) -> list[tuple[Enterprise, 
 
 
 # The columns of a listed record. Dates come back as ISO text from both dialects (SQLite stores
-# them so; PostgreSQL is asked with to_char), which is what the snapshot prints.
-def _record_columns(decision_date: str) -> str:
+# them so; PostgreSQL is asked with to_char), which is what the snapshot prints. The last column
+# says whether a ticket on the record is open (objections): reports print it as 异议处理中.
+def _record_columns(decision_date: str, open_ticket: str) -> str:
     return (
-        f"enterprise_id, domain_id, kind, decision_no, authority, {decision_date}, summary, status"
+        f"enterprise_id, domain_id, kind, decision_no, authority, {decision_date}, summary,"
+        f" status, {open_ticket}"
+    )
+
+
+UNDER_OBJECTION = "under_objection"
+
+
+def _under_objection(enterprises: str) -> str:
+    # An uncorrelated IN over the enterprises' open tickets: evaluated once per query (a hashed
+    # subplan on PostgreSQL), through the objection table's (enterprise_id, created_at) index.
+    return (
+        f"id IN (SELECT o.record_id FROM objection o WHERE o.enterprise_id {enterprises}"
+        " AND o.record_id IS NOT NULL AND o.status IN ('submitted', 'accepted'))"
     )
 
 
 # PostgreSQL takes the id lists as arrays: one statement text whatever their length, so that
 # asyncpg's per-connection statement cache always hits.
-_POSTGRES_REPORT_QUERY = (
-    "SELECT " + _record_columns("to_char(decision_date, 'YYYY-MM-DD')") + " FROM record"
+POSTGRES_REPORT_QUERY = (
+    "SELECT "
+    + _record_columns("to_char(decision_date, 'YYYY-MM-DD')", _under_objection("= ANY($1)"))
+    + " FROM record"
     " WHERE enterprise_id = ANY($1::bigint[]) AND domain_id = ANY($2::int[])"
     " AND decision_date >= $3 AND decision_date <= $4 AND status <> $5"
     " ORDER BY decision_date, id"
@@ -69,13 +85,16 @@ _POSTGRES_REPORT_QUERY = (
 
 
 def _sqlite_report_query(n_enterprises: int, n_domains: int) -> str:
-    enterprises = ", ".join("?" * n_enterprises)
-    domains = ", ".join("?" * n_domains)
+    # Numbered marks, so that the enterprises' marks serve twice.
+    mark = iter(f"?{i}" for i in range(1, n_enterprises + n_domains + 4))
+    enterprises = ", ".join(next(mark) for _ in range(n_enterprises))
+    domains = ", ".join(next(mark) for _ in range(n_domains))
+    columns = _record_columns("decision_date", _under_objection(f"IN ({enterprises})"))
     return (
-        f"SELECT {_record_columns('decision_date')} FROM record"
-        f" WHERE enterprise_id IN ({enterprises})"
-        f" AND domain_id IN ({domains}) AND decision_date >= ? AND decision_date <= ?"
-        " AND status <> ? ORDER BY decision_date, id"
+        f"SELECT {columns} FROM record WHERE enterprise_id IN ({enterprises})"
+        f" AND domain_id IN ({domains}) AND decision_date >= {next(mark)}"
+        f" AND decision_date <= {next(mark)} AND status <> {next(mark)}"
+        " ORDER BY decision_date, id"
     )
 
 
@@ -90,7 +109,7 @@ async def _fetch_report_rows(
         # Straight to the pooled asyncpg connection: the ORM's wrapper adds nothing here.
         async with conn.acquire_connection() as pg:
             return await pg.fetch(
-                _POSTGRES_REPORT_QUERY, list(enterprise_ids), list(domains), span.start,
+                POSTGRES_REPORT_QUERY, list(enterprise_ids), list(domains), span.start,
                 span.end, revoked,
             )  # fmt: skip
     sql = _sqlite_report_query(len(enterprise_ids), len(domains))
@@ -106,17 +125,20 @@ async def _records_by_enterprise_and_domain(
     # One query for every section and domain: the (enterprise, domain, decision_date) index.
     grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in await _fetch_report_rows(enterprise_ids, domains, span):
-        enterprise_id, domain_id, kind, number, authority, decided, summary, status = row
-        grouped.setdefault((enterprise_id, domain_id), []).append(
-            {
-                "kind": kind,
-                "decision_no": number,
-                "authority": authority,
-                "decision_date": decided,
-                "summary": summary,
-                "status": status,
-            }
+        enterprise_id, domain_id, kind, number, authority, decided, summary, status, open_ticket = (
+            row
         )
+        found = {
+            "kind": kind,
+            "decision_no": number,
+            "authority": authority,
+            "decision_date": decided,
+            "summary": summary,
+            "status": status,
+        }
+        if open_ticket:
+            found[UNDER_OBJECTION] = True
+        grouped.setdefault((enterprise_id, domain_id), []).append(found)
     return grouped
 
 
@@ -169,9 +191,19 @@ async def assemble_sections(
     return sections
 
 
+def _without_marks(records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    if not any(UNDER_OBJECTION in r for r in records):
+        return records
+    return [{k: v for k, v in r.items() if k != UNDER_OBJECTION} for r in records]
+
+
 def records_fingerprint(sections: Sequence[Mapping[str, Any]]) -> str:
-    """What the report found, without the data-as-of dates (they move with every push)."""
-    found = [[s["uscc"], [[d["number"], d["records"]] for d in s["domains"]]] for s in sections]
+    """What the report found, without the data-as-of dates (they move with every push) and
+    without the open-objection marks (a ticket opened or closed changes no data)."""
+    found = [
+        [s["uscc"], [[d["number"], _without_marks(d["records"])] for d in s["domains"]]]
+        for s in sections
+    ]
     return sha256_hex(canonical_json(found))
 
 
