@@ -7,6 +7,7 @@ import secrets
 import time
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from config.logging import request_id_var
 from services.errors import ServiceError
@@ -48,7 +49,20 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
     try:
         return await handler(request)
     except ServiceError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        retry_after = exc.details.get("retry_after_s")
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else None
+        return web.json_response(exc.to_dict(), status=exc.status, headers=headers)
+    except RedisError:
+        # Sessions, rate limits and queues live in Redis: while it is away, say so plainly.
+        log.warning("redis unavailable on %s %s", request.method, request.path)
+        return web.json_response(
+            {
+                "code": "store_unavailable",
+                "message": "服务暂时不可用（缓存服务无响应），请稍后再试",
+            },
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
