@@ -29,6 +29,7 @@ from services.span import DEFAULT_YEARS
 from services.verification import signed_download_url
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000
 NOT_AUTHORISED_RELATED = "您未获得该关联企业的报告授权，请由其法定代表人绑定或授权后再申请"
 WINDOW_RELATED = "窗口办理仅核验了申请企业本身的授权，关联企业需各自办理"
 
@@ -217,7 +218,7 @@ def page_params(page: Any, page_size: Any) -> tuple[int, int]:
         p, size = int(page or 1), int(page_size or 20)
     except (TypeError, ValueError):
         raise InvalidRequest("分页参数应为正整数", code="invalid_page") from None
-    if p < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+    if not 1 <= p <= MAX_PAGE or not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"分页参数有误：页码从1开始，每页1至{MAX_PAGE_SIZE}条",
                              code="invalid_page")  # fmt: skip
     return p, size
