@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 from aiohttp import web
 
+from handlers.middleware import readable_json as dumps
 from services.errors import InvalidRequest
 
-# Chinese as itself, not as \u escapes: developers read these answers with curl.
-dumps = functools.partial(json.dumps, ensure_ascii=False)
 MAX_JSON_BYTES = 64 * 1024
 
 
