@@ -50,8 +50,10 @@ def _catalogue() -> tuple[bytes, str]:
 
 
 async def domains(request: web.Request) -> web.Response:
-    """Public: the policy's catalogue, so that a client can draw its picker before login."""
-    await limit_ip(request)
+    """Public: the policy's catalogue, so that a client can draw its picker before login.
+
+    Not rate-limited: it is served from memory (and 304 with its ETag), so counting it in Redis
+    would cost more than answering it."""
     body, etag = _catalogue()
     headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
     if request.headers.get("If-None-Match") == etag:

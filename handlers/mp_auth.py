@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 
 from handlers.keys import REDIS, SETTINGS
 from services.errors import Unauthorized, Unavailable
-from services.mp_sessions import MpSession, get_session
-from services.ratelimit import check_rate
+from services.mp_sessions import Admission, MpSession, admit, get_session
+from services.ratelimit import TooManyRequests
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -27,10 +27,25 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def _admit(request: web.Request, token: str | None) -> Admission:
+    settings = request.app[SETTINGS]
+    try:
+        admission = await admit(
+            request.app[REDIS], token, client_ip(request), ip_limit=settings.mp_rate_per_ip,
+            user_limit=settings.mp_rate_per_user, ttl_s=settings.mp_session_ttl_s,
+        )  # fmt: skip
+    except (RedisError, OSError) as exc:
+        raise Unavailable(
+            "会话服务暂时不可用，请稍后再试", code="session_store_unavailable"
+        ) from exc
+    if admission.limited:
+        raise TooManyRequests(retry_after_s=admission.retry_after_s)
+    return admission
+
+
 async def limit_ip(request: web.Request) -> None:
     """429 with Retry-After past the per-IP limit (every mini-program route, logged in or not)."""
-    await check_rate(request.app[REDIS], f"mp:ip:{client_ip(request)}",
-                     request.app[SETTINGS].mp_rate_per_ip)  # fmt: skip
+    await _admit(request, None)
 
 
 async def mp_session(request: web.Request) -> MpSession:
@@ -52,9 +67,13 @@ async def mp_session(request: web.Request) -> MpSession:
 
 
 async def mp_user(request: web.Request) -> MpSession:
-    """The rate-limited session of a mini-program request: per IP, then per user."""
-    await limit_ip(request)
-    session = await mp_session(request)
-    await check_rate(request.app[REDIS], f"mp:user:{session.user_id}",
-                     request.app[SETTINGS].mp_rate_per_user)  # fmt: skip
+    """The session of a mini-program request, within the per-IP and per-user rate limits:
+    429 past a limit, 401 without a live session, 503 while Redis is away."""
+    token = bearer_token(request)
+    if token is None:
+        await _admit(request, None)  # an anonymous request still counts against its IP
+        raise Unauthorized("请先登录", code="login_required")
+    session = (await _admit(request, token)).session
+    if session is None:
+        raise Unauthorized("登录已过期，请重新登录", code="session_expired")
     return session
