@@ -164,3 +164,9 @@ async def test_an_unknown_report_is_a_404(mp_cli, rep: str):
     for path in ("/api/mp/reports/987654", "/api/mp/reports/abc"):
         r = await mp_cli.get(path, headers=auth(rep))
         assert r.status == 404, await r.text()
+
+
+@pytest.mark.parametrize("query", ["page=100001", "page_size=101", "page=x", "page_size=0"])
+async def test_page_parameters_out_of_range_are_a_400(mp_cli, rep: str, query: str):
+    r = await mp_cli.get(f"/api/mp/reports?{query}", headers=auth(rep))
+    assert r.status == 400 and (await r.json())["code"] == "invalid_page"
