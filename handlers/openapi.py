@@ -16,7 +16,7 @@ from aiohttp import web
 from handlers.mp_common import dumps
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "openapi"
-COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "securitySchemes")
+COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "requestBodies", "securitySchemes")
 
 
 def build_document(source: Path = SOURCE_DIR) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, given
@@ -39,10 +40,16 @@ SKIPPED = {("POST", "/api/mp/logout")}
 
 
 async def test_generated_requests_get_no_5xx_and_answers_that_fit_the_document(
-    aiohttp_client, settings: Settings, db: str, redis: Redis, fake_wechat: FakeWeChat
+    aiohttp_client,
+    settings: Settings,
+    db: str,
+    redis: Redis,
+    fake_wechat: FakeWeChat,
+    tmp_path: Path,
 ):
     app = create_app(replace(settings, wechat_api_base=fake_wechat.base_url,
-                             mp_rate_per_ip=10**6, mp_rate_per_user=10**6))  # fmt: skip
+                             mp_rate_per_ip=10**6, mp_rate_per_user=10**6,
+                             objection_files_dir=tmp_path / "objections"))  # fmt: skip
     client = await aiohttp_client(app)
     await make_enterprises()
     token = await login(client, fake_wechat, "o_rep")
