@@ -21,9 +21,11 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object, or 400 with a Chinese message."""
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise InvalidRequest("请求内容过大", code="body_too_large")
-    raw = await request.content.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise InvalidRequest("请求内容过大", code="body_too_large")
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:  # a chunked body announces no length
+            raise InvalidRequest("请求内容过大", code="body_too_large")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -11,11 +11,16 @@ from handlers.mp_common import ok, path_id, read_json
 from models.user import Operator
 from services.mp_reports import report_for_operator, request_at_window
 from services.operators import authenticate_operator
+from services.ratelimit import check_rate
 
 
 async def _operator(request: web.Request) -> Operator:
+    """The calling operator, within the per-IP and per-operator rate limits."""
     await limit_ip(request)
-    return await authenticate_operator(bearer_token(request) or "")
+    operator = await authenticate_operator(bearer_token(request) or "")
+    await check_rate(request.app[REDIS], f"hall:operator:{operator.id}",
+                     request.app[SETTINGS].mp_rate_per_user)  # fmt: skip
+    return operator
 
 
 async def create_report(request: web.Request) -> web.Response:

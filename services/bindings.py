@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from hashlib import sha256
-from typing import Any
+from typing import Any, NoReturn
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -143,7 +143,7 @@ async def ensure_not_locked(redis: Redis, subject: str) -> None:
 
 async def record_failure(
     redis: Redis, subject: str, detail: dict[str, Any], message: str = BIND_MISMATCH
-) -> None:
+) -> NoReturn:
     """Count a wrong attempt (audited), lock on the fifth within an hour, and raise."""
     fail_key = f"binding:failures:{subject}"
     pipe = redis.pipeline(transaction=True)
@@ -235,7 +235,6 @@ async def bind_legal_representative(
     enterprise = await enterprise_consents(uscc, enterprise_name, legal_rep_name, id_number)
     if enterprise is None:
         await record_failure(redis, subject, {"uscc": uscc, "channel": channel})
-    assert enterprise is not None
     fields = {
         "role": BindingRole.LEGAL_REPRESENTATIVE,
         "scopes": list(SCOPES),
@@ -347,7 +346,6 @@ async def redeem_agent_invite(redis: Redis, user_id: int, code: str) -> Binding:
         or (binding.expires_at is not None and binding.expires_at <= datetime.now(UTC))
     ):
         await record_failure(redis, subject, {"action": "redeem"}, CODE_MISMATCH)
-    assert binding is not None
     existing = await Binding.get_or_none(user_id=user_id, enterprise_id=binding.enterprise_id)
     if existing is not None:
         if binding_is_live(existing):

@@ -192,3 +192,15 @@ async def test_no_answer_and_no_log_line_holds_a_session_key_id_number_or_phone(
     for secret in planted:
         assert secret not in everything, secret
     assert "139****4321" in "\n".join(bodies)  # the masked form is what people see
+
+
+async def test_a_json_body_is_read_whole_however_it_is_sent_and_capped(mp_cli):
+    async def chunks(data: bytes):  # type: ignore[no-untyped-def]
+        for i in range(0, len(data), 7):
+            yield data[i : i + 7]
+
+    r = await mp_cli.post("/api/mp/login", data=chunks(b'{"code": ""}'),
+                          headers={"Content-Type": "application/json"})  # fmt: skip
+    assert r.status == 400 and (await r.json())["code"] == "code_required"
+    r = await mp_cli.post("/api/mp/login", data=chunks(b'{"code": "' + b"x" * 70000 + b'"}'))
+    assert r.status == 400 and (await r.json())["code"] == "body_too_large"

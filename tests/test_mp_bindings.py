@@ -321,3 +321,31 @@ async def test_binding_as_legal_representative_upgrades_an_agent_binding(db, red
     binding = await bind_legal_representative(redis, user.id, a[0], a[1], a[2], a[3])
     assert binding.role == BindingRole.LEGAL_REPRESENTATIVE and binding.expires_at is None
     assert await Binding.filter(user_id=user.id).count() == 1
+
+
+async def test_phone_numbers_use_the_configured_key_and_never_the_id_hash_key(
+    db, redis: Redis, settings
+):
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet, InvalidToken
+
+    from services.jobs import build_registry
+
+    key = Fernet.generate_key().decode()
+    build_registry(replace(settings, phone_encryption_key=key))  # what a worker process does
+    ents = await make_enterprises()
+    rep = await User.create(mp_openid="o_rep")
+    a = ENTERPRISES["A"]
+    await bind_legal_representative(redis, rep.id, a[0], a[1], a[2], a[3])
+    expires = datetime.now(UTC) + timedelta(days=30)
+    binding, _ = await create_agent_invite(
+        redis, rep.id, ents["A"].id, "赵六", "13812345678", ["reports"], expires
+    )
+    token = binding.agent_phone_encrypted.encode()
+    assert Fernet(key.encode()).decrypt(token) == b"13812345678"
+    bindings.configure(settings)  # no PHONE_ENCRYPTION_KEY: a key derived from ID_HASH_KEY
+    with pytest.raises(InvalidToken):
+        bindings.keys_from(settings).fernet.decrypt(token)
+    with pytest.raises(RuntimeError, match="ID_HASH_KEY"):
+        bindings.keys_from(replace(settings, id_hash_key=""))

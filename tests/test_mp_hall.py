@@ -144,3 +144,16 @@ async def test_a_missing_consent_is_a_400(mp_cli):
     for consent in (None, {}, "x", {"agent_name": "赵六"}):
         r = await window_ask(mp_cli, hall.key, consent)
         assert r.status == 400 and (await r.json())["code"] == "consent_required"
+
+
+async def test_an_operator_past_its_rate_limit_gets_429(aiohttp_client, settings, db, redis):
+    from dataclasses import replace
+
+    from handlers.app import create_app
+
+    cli = await aiohttp_client(create_app(replace(settings, mp_rate_per_user=2)))
+    hall = await create_operator("窗口1", "hall")
+    statuses = [
+        (await cli.get("/api/hall/reports/1", headers=auth(hall.key))).status for _ in range(3)
+    ]
+    assert statuses == [404, 404, 429]
