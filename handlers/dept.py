@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import json
-
 from aiohttp import web
 from aiohttp.http import HttpVersion11
 
 from config.calendar import calendar_for
 from handlers.auth import require_department
 from handlers.keys import SETTINGS
+from handlers.mp_common import ok
 from services.departments import ensure_same_department
 from services.errors import ServiceError
 from services.ingest import ingest_batch
 from services.ingest_parse import API_LIMITS, BODY_CHUNK_BYTES, check_declared_length
 from services.ingest_quality import department_quality
-
-# Chinese as itself, not as \u escapes: departments read these answers with curl.
-_readable_json = functools.partial(json.dumps, ensure_ascii=False)
 
 
 async def push_records(request: web.Request) -> web.Response:
@@ -30,7 +25,7 @@ async def push_records(request: web.Request) -> web.Response:
         charset=request.charset,
         content_length=request.content_length,
     )
-    return web.json_response(result.to_dict(), dumps=_readable_json)
+    return ok(result.to_dict())  # Chinese as itself: departments read this with curl
 
 
 async def expect_records(request: web.Request) -> web.StreamResponse | None:
@@ -40,7 +35,7 @@ async def expect_records(request: web.Request) -> web.StreamResponse | None:
         await require_department(request)
         check_declared_length(request.content_length, API_LIMITS)
     except ServiceError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        return ok(exc.to_dict(), status=exc.status)
     # Then what aiohttp's own expect handler does.
     if request.version != HttpVersion11:
         return None
@@ -58,7 +53,7 @@ async def quality(request: web.Request) -> web.Response:
     ensure_same_department(department, request.query.get("department"))
     calendar = calendar_for(request.app[SETTINGS].holiday_overrides_path)
     figures = await department_quality(department.code, calendar)
-    return web.json_response(figures.to_dict(), dumps=_readable_json)
+    return ok(figures.to_dict())
 
 
 def setup(app: web.Application) -> None:

@@ -16,8 +16,8 @@ from aiohttp.typedefs import Handler
 
 from handlers.auth import require_department
 from handlers.keys import REDIS, SETTINGS
-from handlers.mp_common import path_id
-from handlers.objection_forms import read_form, readable_json
+from handlers.mp_common import ok, path_id
+from handlers.objection_forms import read_form
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
@@ -48,14 +48,14 @@ async def list_routed(request: web.Request) -> web.Response:
         today=today,
     )
     items = [objection_dict(o, today, for_enterprise=False) for o in rows]
-    return web.json_response({"items": items}, dumps=readable_json)
+    return ok({"items": items})
 
 
 async def _detail(department, objection_id: int) -> web.Response:  # type: ignore[no-untyped-def]
     objection = await objections.objection_for_department(department, objection_id)
     events = await objections.objection_timeline(objection.id)
     body = objection_dict(objection, today_in_china(), for_enterprise=False, events=events)
-    return web.json_response(body, dumps=readable_json)
+    return ok(body)
 
 
 async def detail(request: web.Request) -> web.Response:
@@ -90,7 +90,7 @@ async def act(request: web.Request, action: str) -> web.Response:
         await objections.hand_over(redis, department, objection_id,
                                    to_department=form.text("department"), note=note)  # fmt: skip
         # The ticket is the other department's now: answer with what this one may still see.
-        return web.json_response({"id": objection_id, "handed_to": form.text("department")})
+        return ok({"id": objection_id, "handed_to": form.text("department")})
     elif action == "resolve":
         await objections.resolve(redis, department, objection_id,
                                  resolution=form.text("resolution"), note=note,

@@ -1,4 +1,5 @@
-"""Small helpers shared by the mini-program and window handlers: JSON in, JSON out."""
+"""Small helpers shared by the API handlers (mini-program, window, department, ops): JSON in,
+JSON out, ids from the path."""
 
 from __future__ import annotations
 

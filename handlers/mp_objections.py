@@ -6,8 +6,8 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_session
-from handlers.mp_common import path_id
-from handlers.objection_forms import INT32_MAX, positive_id, read_form, readable_json
+from handlers.mp_common import ok, path_id
+from handlers.objection_forms import INT32_MAX, positive_id, read_form
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
@@ -40,7 +40,7 @@ async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Res
     objection = await objections.objection_for_user(user_id, objection_id)
     events = await objections.objection_timeline(objection.id)
     body = objection_dict(objection, today_in_china(), for_enterprise=True, events=events)
-    return web.json_response(body, status=status, dumps=readable_json)
+    return ok(body, status=status)
 
 
 async def list_mine(request: web.Request) -> web.Response:
@@ -49,7 +49,7 @@ async def list_mine(request: web.Request) -> web.Response:
     rows = await objections.objections_for_user(session.user_id, open_only=open_only)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
-    return web.json_response({"items": items}, dumps=readable_json)
+    return ok({"items": items})
 
 
 async def records(request: web.Request) -> web.Response:
@@ -60,7 +60,7 @@ async def records(request: web.Request) -> web.Response:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
     domain = positive_id(request.query.get("domain"), "domain", INT32_MAX)
     rows = await objections.records_open_to_objection(session.user_id, enterprise_id, domain)
-    return web.json_response({"items": [record_dict(r) for r in rows]}, dumps=readable_json)
+    return ok({"items": [record_dict(r) for r in rows]})
 
 
 async def detail(request: web.Request) -> web.Response:
@@ -93,8 +93,7 @@ async def subscriptions(request: web.Request) -> web.Response:
     form = await read_form(request)
     count = form.fields.get("count", 1)
     remaining = await record_grants(session.user_id, form.text("template_id"), count)
-    return web.json_response({"template_id": form.text("template_id").strip(),
-                              "remaining": remaining}, dumps=readable_json)  # fmt: skip
+    return ok({"template_id": form.text("template_id").strip(), "remaining": remaining})
 
 
 def setup(app: web.Application) -> None:

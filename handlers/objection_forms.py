@@ -8,7 +8,6 @@ Images are read part by part and refused as soon as one passes 2 MB or a tenth o
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +16,11 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
+from handlers.mp_common import read_json
 from services.errors import InvalidRequest
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
 
 MAX_FIELD_BYTES = 64 * 1024
-# Chinese as itself in JSON answers, not as \u escapes.
-readable_json = functools.partial(json.dumps, ensure_ascii=False)
 IMAGE_FIELDS = ("images", "images[]", "image", "file")
 # The largest ids the columns hold: enterprises and domains are 32-bit, the rest 64-bit.
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
@@ -118,13 +116,5 @@ async def read_form(request: web.Request) -> ObjectionForm:
         form.fields = {k: str(v) for k, v in (await request.post()).items()}
         return form
     if request.can_read_body:
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InvalidRequest(
-                "请求体应为 JSON 或 multipart/form-data", code="invalid_json"
-            ) from None
-        if not isinstance(body, dict):
-            raise InvalidRequest("请求体应为 JSON 对象", code="invalid_json")
-        form.fields = body
+        form.fields = await read_json(request)
     return form

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.auth import require_ops
-from handlers.objection_forms import readable_json
+from handlers.mp_common import ok
 from handlers.templates_env import render_page
 from services.errors import Forbidden, InvalidRequest, Unauthorized
 from services.stats import DEFAULT_DAYS, rollout_stats
@@ -92,7 +92,7 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
 
 async def api_stats(request: web.Request) -> web.Response:
     require_ops(request)
-    return web.json_response(await rollout_stats(days=_days(request)), dumps=readable_json)
+    return ok(await rollout_stats(days=_days(request)))
 
 
 def setup(app: web.Application) -> None:

@@ -19,12 +19,12 @@ from services.operators import create_operator
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,
-    bind,
     bind_body,
     invite,
     login,
     make_enterprises,
     redeem,
+    representative,
 )
 
 
@@ -135,8 +135,7 @@ async def test_login_binding_authorisation_and_report_requests_are_audited(
     mp_cli, fake_wechat: FakeWeChat
 ):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     made = await invite(mp_cli, rep, "A")
     agent = await login(mp_cli, fake_wechat, "o_agent")
     await redeem(mp_cli, agent, made["code"])

@@ -30,6 +30,7 @@ from tests.test_mp_support import (
     login,
     make_enterprises,
     redeem,
+    representative,
 )
 
 
@@ -163,8 +164,7 @@ async def test_an_agent_is_authorised_redeems_the_code_and_sees_the_enterprise(
     mp_cli, fake_wechat: FakeWeChat
 ):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     made = await invite(mp_cli, rep, "A", scopes=["reports"])
     assert made["agent"]["phone"] == "138****5678" and made["agent"]["status"] == "pending"
     assert len(made["code"]) == 12
@@ -186,8 +186,7 @@ async def test_an_agent_is_authorised_redeems_the_code_and_sees_the_enterprise(
 
 async def test_a_code_is_redeemed_once(mp_cli, fake_wechat: FakeWeChat):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     code = (await invite(mp_cli, rep, "A"))["code"]
     await redeem(mp_cli, await login(mp_cli, fake_wechat, "o_agent"), code)
     other = await login(mp_cli, fake_wechat, "o_other")
@@ -209,12 +208,10 @@ async def test_wrong_agent_codes_count_towards_the_same_lockout(mp_cli, fake_wec
 
 async def test_only_the_legal_representative_authorises_agents(mp_cli, fake_wechat: FakeWeChat):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     agent = await login(mp_cli, fake_wechat, "o_agent")
     await redeem(mp_cli, agent, (await invite(mp_cli, rep, "A"))["code"])
-    stranger = await login(mp_cli, fake_wechat, "o_b")
-    await bind(mp_cli, stranger, "B")
+    stranger = await representative(mp_cli, fake_wechat, "B", "o_b")
     expires = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     body = {"uscc": ENTERPRISES["A"][0], "name": "钱七", "phone": "13900001111",
             "scopes": ["reports"], "expires_at": expires}  # fmt: skip
@@ -240,8 +237,7 @@ async def test_an_invite_with_bad_details_is_a_400(
     mp_cli, fake_wechat: FakeWeChat, change: dict, code: str
 ):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     expires = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     body = {"uscc": ENTERPRISES["A"][0], "name": "钱七", "phone": "13900001111",
             "scopes": ["reports"], "expires_at": expires, **change}  # fmt: skip
@@ -252,8 +248,7 @@ async def test_an_invite_with_bad_details_is_a_400(
 
 async def test_revoking_an_agent_takes_effect_at_once(mp_cli, fake_wechat: FakeWeChat):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     made = await invite(mp_cli, rep, "A")
     agent = await login(mp_cli, fake_wechat, "o_agent")
     await redeem(mp_cli, agent, made["code"])
@@ -269,55 +264,55 @@ async def test_revoking_an_agent_takes_effect_at_once(mp_cli, fake_wechat: FakeW
     assert r.status == 404
 
 
+async def rep_of_a(redis: Redis, other_openid: str) -> tuple[int, User, User]:
+    """Enterprise A's id, its bound legal representative, and another user."""
+    ents = await make_enterprises()
+    rep, other = await User.create(mp_openid="o_rep"), await User.create(mp_openid=other_openid)
+    a = ENTERPRISES["A"]
+    await bind_legal_representative(redis, rep.id, a[0], a[1], a[2], a[3])
+    return ents["A"].id, rep, other
+
+
+async def invite_for(
+    redis: Redis, rep: User, enterprise_id: int, scopes: list[str]
+) -> tuple[Binding, str]:
+    """An agent invite of the enterprise, valid for 30 days: its pending binding and code."""
+    expires = datetime.now(UTC) + timedelta(days=30)
+    return await create_agent_invite(
+        redis, rep.id, enterprise_id, "赵六", "13812345678", scopes, expires
+    )
+
+
 async def test_a_pending_invite_revoked_before_redemption_cannot_be_redeemed(
     db, redis: Redis, keys
 ):
-    ents = await make_enterprises()
-    rep, agent = await User.create(mp_openid="o_rep"), await User.create(mp_openid="o_agent")
-    a = ENTERPRISES["A"]
-    await bind_legal_representative(redis, rep.id, a[0], a[1], a[2], a[3])
-    expires = datetime.now(UTC) + timedelta(days=30)
-    binding, code = await create_agent_invite(
-        redis, rep.id, ents["A"].id, "赵六", "13812345678", ["reports"], expires
-    )
+    enterprise_id, rep, agent = await rep_of_a(redis, "o_agent")
+    binding, code = await invite_for(redis, rep, enterprise_id, ["reports"])
     await revoke_agent(rep.id, binding.id)
     with pytest.raises(BindingFailed):
         await redeem_agent_invite(redis, agent.id, code)
 
 
 async def test_an_expired_agent_loses_access_and_a_new_code_rebinds_them(db, redis: Redis, keys):
-    ents = await make_enterprises()
-    rep, agent = await User.create(mp_openid="o_rep"), await User.create(mp_openid="o_agent")
-    a = ENTERPRISES["A"]
-    await bind_legal_representative(redis, rep.id, a[0], a[1], a[2], a[3])
-    expires = datetime.now(UTC) + timedelta(days=30)
-    first, code = await create_agent_invite(
-        redis, rep.id, ents["A"].id, "赵六", "13812345678", ["reports"], expires
-    )
+    enterprise_id, rep, agent = await rep_of_a(redis, "o_agent")
+    first, code = await invite_for(redis, rep, enterprise_id, ["reports"])
     await redeem_agent_invite(redis, agent.id, code)
     await Binding.filter(id=first.id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     from services.access import require_scope
 
     with pytest.raises(Forbidden):
-        await require_scope(agent.id, ents["A"].id, "reports")
-    second, code2 = await create_agent_invite(
-        redis, rep.id, ents["A"].id, "赵六", "13812345678", ["reports", "objections"], expires
-    )
+        await require_scope(agent.id, enterprise_id, "reports")
+    second, code2 = await invite_for(redis, rep, enterprise_id, ["reports", "objections"])
     again = await redeem_agent_invite(redis, agent.id, code2)
     assert again.id == second.id and again.role == BindingRole.AGENT
-    assert (await require_scope(agent.id, ents["A"].id, "objections")).id == second.id
+    assert (await require_scope(agent.id, enterprise_id, "objections")).id == second.id
 
 
 async def test_binding_as_legal_representative_upgrades_an_agent_binding(db, redis: Redis, keys):
-    ents = await make_enterprises()
-    rep, user = await User.create(mp_openid="o_rep"), await User.create(mp_openid="o_both")
-    a = ENTERPRISES["A"]
-    await bind_legal_representative(redis, rep.id, a[0], a[1], a[2], a[3])
-    expires = datetime.now(UTC) + timedelta(days=30)
-    _, code = await create_agent_invite(
-        redis, rep.id, ents["A"].id, "赵六", "13812345678", ["reports"], expires
-    )
+    enterprise_id, rep, user = await rep_of_a(redis, "o_both")
+    _, code = await invite_for(redis, rep, enterprise_id, ["reports"])
     await redeem_agent_invite(redis, user.id, code)
+    a = ENTERPRISES["A"]
     binding = await bind_legal_representative(redis, user.id, a[0], a[1], a[2], a[3])
     assert binding.role == BindingRole.LEGAL_REPRESENTATIVE and binding.expires_at is None
     assert await Binding.filter(user_id=user.id).count() == 1

@@ -19,7 +19,15 @@ from models.report import Report
 from models.user import Operator
 from services.operators import authenticate_operator, create_operator
 from tests.conftest import REDIS_URL
-from tests.test_mp_support import ENTERPRISES, auth, bind, invite, login, make_enterprises, redeem
+from tests.test_mp_support import (
+    ENTERPRISES,
+    auth,
+    invite,
+    login,
+    make_enterprises,
+    redeem,
+    representative,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 USCC_A, _, _, ID_A = ENTERPRISES["A"]
@@ -77,8 +85,7 @@ async def test_an_agents_authorisation_is_accepted_at_the_window_until_revoked(
     mp_cli, fake_wechat: FakeWeChat
 ):
     await make_enterprises()
-    rep = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, rep, "A")
+    rep = await representative(mp_cli, fake_wechat)
     made = await invite(mp_cli, rep, "A", ["reports"])
     hall = await create_operator("窗口1", "hall")
     agent = {"agent_name": "赵六", "agent_phone": "138 1234 5678"}

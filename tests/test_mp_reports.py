@@ -16,7 +16,16 @@ from models.user import User
 from services.report_render import make_renderer
 from services.reports import issue
 from services.signing import SnapshotSigner
-from tests.test_mp_support import ENTERPRISES, auth, bind, invite, login, make_enterprises, redeem
+from tests.test_mp_support import (
+    ENTERPRISES,
+    auth,
+    bind,
+    invite,
+    login,
+    make_enterprises,
+    redeem,
+    representative,
+)
 
 USCC_A, USCC_A2, USCC_B = (ENTERPRISES[k][0] for k in ("A", "A2", "B"))
 
@@ -30,9 +39,7 @@ async def ask(cli: Any, token: str, **body: Any) -> Any:
 async def rep(mp_cli, fake_wechat: FakeWeChat) -> str:
     """A user bound to enterprise A as its legal representative."""
     await make_enterprises()
-    token = await login(mp_cli, fake_wechat, "o_rep")
-    await bind(mp_cli, token, "A")
-    return token
+    return await representative(mp_cli, fake_wechat)
 
 
 async def test_a_bound_user_asks_for_a_report_and_gets_202_with_its_id(mp_cli, rep: str):

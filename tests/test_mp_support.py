@@ -72,6 +72,15 @@ async def bind(cli: TestClient, token: str, key: str) -> dict[str, Any]:
     return await r.json()
 
 
+async def representative(
+    cli: TestClient, fake: FakeWeChat, key: str = "A", openid: str = "o_rep"
+) -> str:
+    """The token of a user logged in and bound as the legal representative of enterprise `key`."""
+    token = await login(cli, fake, openid)
+    await bind(cli, token, key)
+    return token
+
+
 async def invite(
     cli: TestClient, token: str, key: str, scopes: list[str] | None = None, **changes: Any
 ) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from fakes.wechat import FakeWeChat
 from handlers.app import create_app
 from services.departments import create_department_key
 from services.operators import create_operator
-from tests.test_mp_support import auth, bind, invite, login, make_enterprises
+from tests.test_mp_support import auth, invite, make_enterprises, representative
 
 EXAMPLES_PER_MODE = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -52,8 +52,7 @@ async def test_generated_requests_get_no_5xx_and_answers_that_fit_the_document(
                              objection_files_dir=tmp_path / "objections"))  # fmt: skip
     client = await aiohttp_client(app)
     await make_enterprises()
-    token = await login(client, fake_wechat, "o_rep")
-    await bind(client, token, "A")
+    token = await representative(client, fake_wechat)
     await client.post("/api/mp/reports", json={"uscc": "x"}, headers=auth(token))
     await invite(client, token, "A")
     credentials = {
