@@ -9,7 +9,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers import dept, health, metrics, ops, verify
+from handlers import dept, health, metrics, ops, verify, wechat
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
 from queues.worker import Worker, worker_redis
@@ -74,4 +74,5 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
     ops.setup(app)
     dept.setup(app)
     verify.setup(app)
+    wechat.setup(app)
     return app
