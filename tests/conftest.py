@@ -197,3 +197,11 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def settings_on_fake(settings: Settings, fake_wechat) -> Settings:  # type: ignore[no-untyped-def]
+    """The settings pointed at the `fake_wechat` server (its address is known once it serves)."""
+    from dataclasses import replace
+
+    return replace(settings, wechat_api_base=fake_wechat.base_url)
