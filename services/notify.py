@@ -62,7 +62,7 @@ def template_data(template: Mapping[str, Any] | None) -> dict[str, dict[str, str
     return {k: v if isinstance(v, dict) else {"value": str(v)} for k, v in raw.items()}
 
 
-async def claim(payload: Mapping[str, Any]) -> Notification:
+async def claim(payload: Mapping[str, Any], user: User | None) -> Notification:
     """The notice's row, created by the first delivery (the unique key decides races)."""
     key = str(payload["key"])
     notice = await Notification.get_or_none(key=key)
@@ -71,7 +71,7 @@ async def claim(payload: Mapping[str, Any]) -> Notification:
     try:
         return await Notification.create(
             key=key,
-            user_id=payload.get("user_id"),
+            user=user,
             status=NotificationStatus.PENDING,
             payload={"request": dict(payload), "progress": {}},
         )
@@ -189,10 +189,10 @@ def notify_job(http: HttpFactory = wechat_http) -> Handler:
     """The notify.send handler."""
 
     async def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
-        notice = await claim(payload)
+        user = await User.get_or_none(id=payload.get("user_id"))
+        notice = await claim(payload, user)
         if notice.status == NotificationStatus.SENT:
             return
-        user = await User.get_or_none(id=payload.get("user_id"))
         if user is None:
             notice.status = NotificationStatus.FAILED
             notice.error = "no such user"
