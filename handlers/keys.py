@@ -9,9 +9,11 @@ from config.settings import Settings
 from handlers.metrics_registry import AppMetrics
 from queues.worker import Worker
 from services.signing import SnapshotSigner
+from services.wechat_webhook import InboundQueue
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", AppMetrics)
 WORKER = web.AppKey("worker", Worker)
 SIGNER = web.AppKey("signer", SnapshotSigner)
+WECHAT_INBOUND = web.AppKey("wechat_inbound", InboundQueue)

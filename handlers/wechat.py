@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from handlers.keys import REDIS, SETTINGS
-from services.wechat_webhook import MAX_BODY_BYTES, BodyTooLarge, Push, echo, receive
+from handlers.keys import REDIS, SETTINGS, WECHAT_INBOUND
+from services.wechat_webhook import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    InboundQueue,
+    Push,
+    echo,
+    receive,
+)
 
 # What WeChat expects when there is no passive reply: it then neither retries nor complains.
 SUCCESS = "success"
@@ -19,7 +28,8 @@ async def check_server(request: web.Request) -> web.Response:
 
 async def push(request: web.Request) -> web.Response:
     body = await read_limited(request, MAX_BODY_BYTES)
-    await receive(request.app[REDIS], request.app[SETTINGS], Push.from_query(request.query), body)
+    inbound = request.app[WECHAT_INBOUND]
+    await receive(inbound, request.app[SETTINGS], Push.from_query(request.query), body)
     return web.Response(text=SUCCESS, content_type="text/plain")
 
 
@@ -37,6 +47,13 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
+    # After redis_ctx: the queue writes through the app's Redis client.
+    app[WECHAT_INBOUND] = InboundQueue(app[REDIS])
+    yield
+
+
 def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(inbound_ctx)
     app.router.add_get("/wechat", check_server)
     app.router.add_post("/wechat", push)

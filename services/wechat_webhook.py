@@ -8,7 +8,9 @@ are never queued; when Redis is unreachable the answer is 503, so that WeChat re
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -16,11 +18,11 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import xmltodict
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto
 from wechatpy.messages import BaseMessage
@@ -42,6 +44,8 @@ TIMESTAMP_WINDOW_S = 300
 # Longer than WeChat's retries (15 s) and than the timestamp window: a replay inside the window
 # is still remembered, one outside it fails the timestamp check.
 SEEN_TTL_S = 3600
+# The encrypted message in WeChat's safe-mode envelope (base64 only; declarations were refused).
+_ENCRYPTED = re.compile(r"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>")
 # Any markup declaration but CDATA: <!DOCTYPE, <!ENTITY, <!ELEMENT, <!ATTLIST, comments.
 # WeChat never sends them; entity expansion (billion laughs) and external entities (XXE) need them.
 _DECLARATION = re.compile(r"<!(?!\[CDATA\[)")
@@ -162,34 +166,28 @@ def open_push(settings: Settings, push: Push, body: bytes, now: float | None = N
     if not push.encrypted:
         check_signature(sign(settings.wechat_token, push.timestamp, push.nonce), push.signature)
         return xml
-    encrypt = _element(xml, "Encrypt")
+    found = _ENCRYPTED.search(xml)
+    if found is None:
+        raise BadMessage()
+    encrypt = found.group(1)
     check_signature(
         sign(settings.wechat_token, push.timestamp, push.nonce, encrypt), push.msg_signature
     )
     try:
-        key = _aes_key(settings.wechat_aes_key)
-        inner = to_text(PrpCrypto(key).decrypt(encrypt, settings.wechat_app_id))
+        crypto = _crypto(settings.wechat_aes_key)
+        inner = to_text(crypto.decrypt(encrypt, settings.wechat_app_id))
     except Exception as exc:  # bad padding, wrong app id, bad base64: never from WeChat
         raise BadMessage("消息解密失败", code="wechat_decrypt_failed") from exc
     return check_body(inner.encode())
 
 
-def _aes_key(encoding_aes_key: str) -> bytes:
+@functools.lru_cache(maxsize=4)
+def _crypto(encoding_aes_key: str) -> PrpCrypto:
+    """wechatpy's safe-mode cipher for the EncodingAESKey (43 characters of base64)."""
     key = base64.b64decode(encoding_aes_key + "=")
     if len(key) != 32:
         raise ValueError("WECHAT_AES_KEY must be 43 characters of base64")
-    return key
-
-
-def _element(xml: str, name: str) -> str:
-    """One element's text from the outer envelope of an encrypted push."""
-    try:
-        value = xmltodict.parse(xml)["xml"][name]
-    except Exception:
-        raise BadMessage() from None
-    if not isinstance(value, str) or not value:
-        raise BadMessage()
-    return value
+    return PrpCrypto(key)
 
 
 _KINDS: dict[str, InboundKind] = {"text": "text", "image": "image", "event": "event"}
@@ -225,28 +223,92 @@ def message_identity(msg: InboundMessage) -> str:
     return f"e:{msg.openid}:{msg.create_time}"
 
 
-async def enqueue_once(redis: Redis, msg: InboundMessage) -> bool:
-    """Queue the message for the bot, keyed by openid; False if it was seen before."""
-    fields = first_fields(INBOUND_JOB, msg.to_dict(), msg.openid)
+def _script_call(msg: InboundMessage) -> tuple[list[str], list[Any]]:
+    # The fields are flat: a copy of __dict__ is asdict() without its deep-copy cost.
+    fields = first_fields(INBOUND_JOB, dict(msg.__dict__), msg.openid)
     keys = [
         f"wx:seen:{message_identity(msg)}",
         INBOUND_STREAM,
         StreamKeys(INBOUND_STREAM).key_state(msg.openid),
     ]
-    args = [SEEN_TTL_S, DEFAULT_MAXLEN, KEY_STATE_TTL_S, *fields]
-    try:
-        entry = await _MARK_AND_ENQUEUE(keys, args, client=redis)
-    except (RedisError, OSError) as exc:
-        log.error("cannot queue a WeChat message, asking WeChat to retry: %s", exc)
-        raise Unavailable() from exc
+    return keys, [SEEN_TTL_S, DEFAULT_MAXLEN, KEY_STATE_TTL_S, *fields]
+
+
+def _queued(msg: InboundMessage, entry: object) -> bool:
     if entry is None:
         log.info("duplicate WeChat push from %s dropped", mask_identifier(msg.openid))
         return False
     return True
 
 
+async def enqueue_once(redis: Redis, msg: InboundMessage) -> bool:
+    """Queue the message for the bot, keyed by openid; False if it was seen before."""
+    keys, args = _script_call(msg)
+    try:
+        entry = await _MARK_AND_ENQUEUE(keys, args, client=redis)
+    except (RedisError, OSError) as exc:
+        log.error("cannot queue a WeChat message, asking WeChat to retry: %s", exc)
+        raise Unavailable() from exc
+    return _queued(msg, entry)
+
+
+class InboundQueue:
+    """enqueue_once for a busy webhook: the pushes that arrive while one Redis round trip is
+    under way go together in the next one (a pipeline of the same script), as the worker's
+    acks do. Each request still waits for its own answer before it answers WeChat."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._waiting: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def put(self, msg: InboundMessage) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((msg, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                entries = await self._send([msg for msg, _ in batch])
+            except (RedisError, OSError) as exc:
+                log.error("cannot queue WeChat messages, asking WeChat to retry: %s", exc)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(Unavailable())
+                continue
+            for (msg, future), entry in zip(batch, entries, strict=True):
+                if not future.done():
+                    future.set_result(_queued(msg, entry))
+
+    async def _send(self, messages: list[InboundMessage]) -> list[object]:
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for msg in messages:
+                keys, args = _script_call(msg)
+                pipe.evalsha(_MARK_AND_ENQUEUE.sha, len(keys), *keys, *args)
+            try:
+                return list(await pipe.execute())
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                # First use, or Redis restarted: a failed EVALSHA had no effect.
+                await self.redis.script_load(_MARK_AND_ENQUEUE.script)
+        raise AssertionError("unreachable")
+
+
 async def receive(
-    redis: Redis, settings: Settings, push: Push, body: bytes, now: float | None = None
+    inbound: InboundQueue | Redis,
+    settings: Settings,
+    push: Push,
+    body: bytes,
+    now: float | None = None,
 ) -> bool:
     """Check, decrypt, parse and queue one push; True if queued, False for a duplicate."""
-    return await enqueue_once(redis, parse_inbound(open_push(settings, push, body, now)))
+    msg = parse_inbound(open_push(settings, push, body, now))
+    if isinstance(inbound, InboundQueue):
+        return await inbound.put(msg)
+    return await enqueue_once(inbound, msg)

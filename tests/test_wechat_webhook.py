@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import replace
@@ -219,3 +220,25 @@ async def test_messages_of_one_user_keep_their_order_numbers(
         await post_signed(cli, settings, text_xml("o_alice", word))
     rows = await redis.xrange(INBOUND_STREAM)
     assert [int(f[b"seq"]) for _, f in rows] == [1, 2, 3]
+
+
+async def test_concurrent_pushes_share_round_trips_and_each_gets_its_own_answer(
+    redis: Redis, settings: Settings
+) -> None:
+    from bot.messages import InboundMessage
+    from services.wechat_webhook import InboundQueue
+
+    await redis.script_flush()  # as after a Redis restart: the script must be loaded again
+    inbound = InboundQueue(redis)
+    messages = [
+        InboundMessage(f"o_user{n % 5}", "text", 1_700_000_000, content=str(n), msg_id=str(n))
+        for n in range(40)
+    ]
+    answers = await asyncio.gather(*(inbound.put(m) for m in [*messages, messages[3]]))
+
+    assert answers == [True] * 40 + [False]  # the repeat of message 3 is a duplicate
+    jobs = await queued(redis)
+    assert sorted(int(j["content"]) for j in jobs) == list(range(40))
+    for n in range(5):  # each user's messages keep their order
+        mine = [int(j["content"]) for j in jobs if j["key"] == f"o_user{n}"]
+        assert mine == sorted(mine)
