@@ -271,7 +271,7 @@ async def bench_dialog(args: argparse.Namespace, work: Path, redis: Redis) -> No
                     await sim.say(http, line)
                 started = time.perf_counter()
                 await sim.say(http, lines[-1])
-                while not any(_is_image(m) for m in await sim._sent(http)):
+                while not any(_is_image(m) for m in await sim.sent(http)):
                     await asyncio.sleep(0.05)
                 waits.append(time.perf_counter() - started)
 

@@ -46,7 +46,7 @@ class Simulator:
 
     async def start(self, http: aiohttp.ClientSession) -> None:
         await self._control(http, "followers", {"appid": self.appid, "openid": self.openid})
-        self.seen = len(await self._sent(http))
+        self.seen = len(await self.sent(http))
 
     async def say(self, http: aiohttp.ClientSession, line: str) -> bool:
         """Push one line (text or command) and print the bot's answers; False on a refusal."""
@@ -68,7 +68,7 @@ class Simulator:
         last_new = time.monotonic()
         while time.monotonic() - last_new < self.quiet_s and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-            sent = await self._sent(http)
+            sent = await self.sent(http)
             for message in sent[self.seen :]:
                 self.out(describe(message))
                 last_new = time.monotonic()
@@ -98,7 +98,7 @@ class Simulator:
             answer: dict[str, Any] = await resp.json()
             return answer
 
-    async def _sent(self, http: aiohttp.ClientSession) -> list[dict[str, Any]]:
+    async def sent(self, http: aiohttp.ClientSession) -> list[dict[str, Any]]:
         params = {"touser": self.openid}
         async with http.get(f"{self.api_base}/_fake/sent", params=params) as resp:
             resp.raise_for_status()

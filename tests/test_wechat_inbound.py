@@ -211,3 +211,10 @@ async def test_many_users_interleaved_on_two_workers_each_keep_their_order(
     for openid in users:
         assert (await state(redis, openid))["log"] == ["0 slow-before", *map(str, range(1, 8))]
         assert int(await redis.get(max_busy_key(openid))) == 1
+
+
+def test_the_workers_registry_knows_the_wechat_jobs(settings: Settings) -> None:
+    from services.jobs import build_registry
+
+    names = build_registry(settings, bot_engine=echo_engine).names
+    assert {"wx.inbound", "wx.outbound", "notify.send", "report.render"} <= set(names)

@@ -190,3 +190,14 @@ async def test_a_report_asked_for_in_the_bot_is_announced_once_when_it_is_ready(
     assert [(f[b"key"], json.loads(f[b"payload"])) for _, f in rows] == [
         (b"o_alice", OutboundMessage("o_alice", "report", report_id=bot_report.id).to_dict())
     ]
+
+
+async def test_an_image_reply_is_uploaded_and_sent(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat, alice: User, tmp_path: Any
+) -> None:
+    card = tmp_path / "card.png"
+    card.write_bytes(PNG)
+    await send(redis, settings_on_fake, OutboundMessage("o_alice", "image", png_path=str(card)))
+
+    [sent] = fake.sent_to("o_alice")
+    assert fake.media[sent.payload["image"]["media_id"]].data == PNG
