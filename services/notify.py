@@ -45,7 +45,7 @@ from services.wechat_client import (
     WeChatClient,
     wechat_http,
 )
-from services.wechat_outbound import HttpFactory, count_sent, quota_left, window_open
+from services.wechat_outbound import GIVE_UP, HttpFactory, count_sent, quota_left, window_open
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,25 @@ class Notifier:
         await self.save()
         held = False
         if not self.progress.get("oa_done"):
-            held = not await self._official_account(user)
+            try:
+                held = not await self._official_account(user)
+            except WeChatApiError as exc:
+                if exc.errcode not in GIVE_UP:
+                    raise
+                # Unfollowed, or an openid WeChat does not know: retrying cannot help.
+                log.warning("notice %s not sent on the OA: %s", self.notice.key, exc)
+                self.progress["oa_done"] = True
+                await self.save(error=str(exc)[:500])
         if not self.progress.get("subscribe_done"):
             await self._subscribe(user)
         if held:
             await self.save(status=NotificationStatus.HELD)
-        else:
+        elif self.progress.get("oa_sent") or self.progress.get("subscribe_sent"):
             await self.save(status=NotificationStatus.SENT, sent_at=datetime.now(UTC))
+        else:
+            await self.save(
+                status=NotificationStatus.FAILED, error=self.notice.error or "no channel"
+            )
 
     async def _official_account(self, user: User) -> bool:
         """The OA part; False when it is held for the user's next message."""
@@ -140,7 +152,7 @@ class Notifier:
                 template_data(self.request.get("template")),
                 client_msg_id=self.notice.key,  # WeChat sends one message per id
             )
-        self.progress["oa_done"] = True
+        self.progress["oa_done"] = self.progress["oa_sent"] = True
         await self.save()
         return True
 
@@ -181,7 +193,10 @@ class Notifier:
                 # Bad data (47003) and the like will not improve by retrying: record and go on.
                 log.error("subscribe message for %s refused: %s", self.notice.key, exc)
                 await self.save(error=str(exc)[:500])
-        self.progress["subscribe_done"] = True
+                self.progress["subscribe_done"] = True
+                await self.save()
+                return
+        self.progress["subscribe_done"] = self.progress["subscribe_sent"] = True
         await self.save()
 
 

@@ -206,13 +206,19 @@ class Sender:
         """Outside the window or quota: announce a report by template, hold the message."""
         if msg.kind == "report" and self.settings.wechat_notice_template_id:
             report = await self._ready_report(msg)
-            await self.client.send_template(
-                msg.openid,
-                self.settings.wechat_notice_template_id,
-                report_template_data(report),
-                url=verify_url(self.settings, report),
-                client_msg_id=f"report:{report.id}:{self.job_id}",
-            )
+            try:
+                await self.client.send_template(
+                    msg.openid,
+                    self.settings.wechat_notice_template_id,
+                    report_template_data(report),
+                    url=verify_url(self.settings, report),
+                    client_msg_id=f"report:{report.id}:{self.job_id}",
+                )
+            except WeChatApiError as exc:
+                if exc.errcode not in GIVE_UP:
+                    raise
+                # Unfollowed: the message still waits, in case they follow and write again.
+                log.warning("no template message to %s: %s", mask_identifier(msg.openid), exc)
         await hold(self.redis, self.job_id, msg)
 
 

@@ -183,3 +183,16 @@ def test_template_data_accepts_plain_values_and_wechats_shape(
     template: dict[str, Any] | None, expected: dict[str, Any]
 ) -> None:
     assert template_data(template) == expected
+
+
+async def test_a_user_who_unfollowed_is_not_retried_for_ever(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat, db: str
+) -> None:
+    user = await make_user(hours_since_last_message=60)
+    fake.remove_follower(settings_on_fake.wechat_app_id, "o_alice")
+    await run(redis, settings_on_fake, notice(user))
+
+    row = await Notification.get(key="objection-event:1")
+    assert row.status == NotificationStatus.FAILED  # and not retried: nothing would come of it
+    assert row.error is not None and "43004" in row.error
+    assert fake.sent == []
