@@ -43,12 +43,23 @@ from services.wechat_webhook import message_identity
 log = logging.getLogger(__name__)
 
 STEP_MARK_TTL_S = 7 * 24 * 3600
+# Events by which a user opens the 48-hour window (WeChat: following, scanning a code, a menu
+# click of the kinds that push an event); any message they send opens it too.
+WINDOW_EVENTS = frozenset({"subscribe", "subscribe_scan", "scan", "click", "scancode_push",
+                           "scancode_waitmsg"})  # fmt: skip
+# Events the conversation answers; the rest (template delivery reports, reported locations,
+# menu links) are recorded and not answered: there is nobody waiting for a reply.
+DIALOG_EVENTS = WINDOW_EVENTS | {"unsubscribe"}
 ENGINE_MODULE = "bot.engine"
 NO_ENGINE_TEXT = "您好，这里是信用重庆。机器人服务正在升级，请稍后再试，或使用“渝快办”小程序办理。"
 
 
 def step_mark(job_id: str) -> str:
     return f"wx:step:{job_id}"
+
+
+def opens_window(msg: InboundMessage) -> bool:
+    return msg.kind != "event" or msg.event in WINDOW_EVENTS
 
 
 async def record_message(msg: InboundMessage) -> User:
@@ -60,7 +71,11 @@ async def record_message(msg: InboundMessage) -> User:
             user = await User.create(oa_openid=msg.openid)
         except IntegrityError:  # created meanwhile by a mini-program login or another job
             user = await User.get(oa_openid=msg.openid)
-    if user.oa_last_message_at is None or user.oa_last_message_at < wrote_at:
+    if msg.kind == "event" and msg.event == "unsubscribe":
+        user.oa_last_message_at = None  # nothing can reach them until they follow again
+    elif opens_window(msg) and (
+        user.oa_last_message_at is None or user.oa_last_message_at < wrote_at
+    ):
         user.oa_last_message_at = wrote_at
     user.last_seen_at = datetime.now(UTC)
     await user.save(update_fields=["oa_last_message_at", "last_seen_at"])
@@ -100,17 +115,23 @@ def inbound_job(engine: BotEngine | None = None) -> Handler:
         if await ctx.redis.exists(step_mark(ctx.job_id)):
             return  # the step ran and its replies were queued; only the ack was lost
         user = await record_message(msg)
-        held = await ctx.redis.lrange(held_key(msg.openid), 0, -1)
-        held_notices = await Notification.filter(
-            user_id=user.id, status=NotificationStatus.HELD
-        ).values("key", "payload")
-        replies = await current()(ctx.redis, ctx.settings, msg)
+        window = opens_window(msg)
+        held: list[bytes] = []
+        held_notices: list[dict[str, Any]] = []
+        if window:
+            held = await ctx.redis.lrange(held_key(msg.openid), 0, -1)
+            held_notices = await Notification.filter(
+                user_id=user.id, status=NotificationStatus.HELD
+            ).values("key", "payload")
+        answers = msg.kind != "event" or msg.event in DIALOG_EVENTS
+        replies = await current()(ctx.redis, ctx.settings, msg) if answers else []
         pipe = ctx.redis.pipeline(transaction=True)
         pipe.set(step_mark(ctx.job_id), message_identity(msg), ex=STEP_MARK_TTL_S)
-        pipe.delete(quota_key(msg.openid))  # the user wrote: WeChat's quota starts again
-        for raw in held:  # older than this step's replies: they go first
-            await enqueue(pipe, OUTBOUND_STREAM, OUTBOUND_JOB, json.loads(raw), key=msg.openid)
-        pipe.ltrim(held_key(msg.openid), len(held), -1)
+        if window:
+            pipe.delete(quota_key(msg.openid))  # the user wrote: WeChat's quota starts again
+            for raw in held:  # older than this step's replies: they go first
+                await enqueue(pipe, OUTBOUND_STREAM, OUTBOUND_JOB, json.loads(raw), key=msg.openid)
+            pipe.ltrim(held_key(msg.openid), len(held), -1)
         await enqueue_replies(pipe, replies)
         for notice in held_notices:
             await enqueue(pipe, NOTIFY_STREAM, NOTIFY_JOB, notice["payload"]["request"])

@@ -218,3 +218,32 @@ def test_the_workers_registry_knows_the_wechat_jobs(settings: Settings) -> None:
 
     names = build_registry(settings, bot_engine=echo_engine).names
     assert {"wx.inbound", "wx.outbound", "notify.send", "report.render"} <= set(names)
+
+
+def event(name: str, openid: str = "o_alice") -> dict[str, Any]:
+    return InboundMessage(openid, "event", int(time.time()), event=name).to_dict()
+
+
+async def test_events_that_are_no_user_action_neither_open_the_window_nor_reach_the_engine(
+    redis: Redis, settings: Settings, db: str
+) -> None:
+    await redis.rpush(held_key("o_alice"), json.dumps(OutboundMessage("o_alice", "text").to_dict()))
+    handle = inbound_job(echo_engine)
+    await handle(context(redis, settings, "1-0"), event("templatesendjobfinish"))
+    await handle(context(redis, settings, "2-0"), event("view"))
+
+    assert (await User.get(oa_openid="o_alice")).oa_last_message_at is None
+    assert await outbound(redis) == []
+    assert await redis.llen(held_key("o_alice")) == 1  # still held: the user wrote nothing
+
+
+async def test_following_opens_the_window_and_unfollowing_closes_it(
+    redis: Redis, settings: Settings, db: str
+) -> None:
+    handle = inbound_job(echo_engine)
+    await handle(context(redis, settings, "1-0"), event("subscribe"))
+    assert (await User.get(oa_openid="o_alice")).oa_last_message_at is not None
+    assert len(await outbound(redis)) == 1  # the engine greets a new follower
+
+    await handle(context(redis, settings, "2-0"), event("unsubscribe"))
+    assert (await User.get(oa_openid="o_alice")).oa_last_message_at is None
