@@ -109,8 +109,10 @@ class AccessTokens:
         app: WeChatApp,
         *,
         refresh_before_s: float = 300.0,
-        lock_ttl_s: float = 10.0,
-        wait_s: float = 15.0,
+        # Outlives one fetch (its HTTP timeout): a lock that lapsed mid-fetch would let a second
+        # caller fetch, and the second token would kill the first.
+        lock_ttl_s: float = HTTP_TIMEOUT_S + 5,
+        wait_s: float = HTTP_TIMEOUT_S + 10,
     ) -> None:
         self.redis = redis
         self.session = session
@@ -165,6 +167,8 @@ class AccessTokens:
             "secret": self.app.secret,
         }
         body = await _request_json(self.session, "GET", f"{self.api_base}/cgi-bin/token", params)
+        if body.get("errcode") == SYSTEM_BUSY:
+            raise _Transient("token: errcode -1")
         if body.get("errcode"):
             raise WeChatApiError(int(body["errcode"]), str(body.get("errmsg", "")), "token")
         token, ttl = str(body["access_token"]), int(body.get("expires_in", 7200))
@@ -274,9 +278,9 @@ class WeChatClient:
         attempt = 0
         while attempt < self.attempts:
             attempt += 1
-            token = await self.tokens.get()
-            query = {**(params or {}), "access_token": token}
             try:
+                token = await self.tokens.get()
+                query = {**(params or {}), "access_token": token}
                 body, _ = await _request(
                     self.session,
                     method,

@@ -183,3 +183,30 @@ async def test_a_template_message_with_a_used_client_msg_id_is_not_sent_twice(
 
     assert [c.errcode for c in fake.calls_to(TEMPLATE)] == [0, 45065, 0]
     assert len(fake.sent_to("o_alice", "template")) == 2
+
+
+async def test_a_token_endpoint_that_is_busy_or_down_is_retried_too(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat
+) -> None:
+    fake.fail_next(TOKEN, -1)
+    fake.fail_next_http(TOKEN, 503)
+    async with wechat_http() as http:
+        client = WeChatClient.for_oa(settings_on_fake, redis, http)
+        client.backoff_s = 0.01
+        await client.send_text("o_alice", "到了")
+
+    assert len(fake.calls_to(TOKEN)) == 3
+    assert len(fake.sent_to("o_alice")) == 1
+
+
+async def test_wrong_credentials_are_an_error_not_a_retry(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat
+) -> None:
+    from dataclasses import replace
+
+    wrong = replace(settings_on_fake, wechat_secret="not-the-secret")
+    async with wechat_http() as http:
+        with pytest.raises(WeChatApiError) as err:
+            await WeChatClient.for_oa(wrong, redis, http).send_text("o_alice", "x")
+    assert err.value.errcode == 40125
+    assert len(fake.calls_to(TOKEN)) == 1
