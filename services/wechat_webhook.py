@@ -274,7 +274,7 @@ class InboundQueue:
             batch, self._waiting = self._waiting, []
             try:
                 entries = await self._send([msg for msg, _ in batch])
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # whatever it is, no request may wait for ever
                 log.error("cannot queue WeChat messages, asking WeChat to retry: %s", exc)
                 for _, future in batch:
                     if not future.done():
