@@ -308,7 +308,12 @@ async def receive(
     now: float | None = None,
 ) -> bool:
     """Check, decrypt, parse and queue one push; True if queued, False for a duplicate."""
-    msg = parse_inbound(open_push(settings, push, body, now))
+    try:
+        msg = parse_inbound(open_push(settings, push, body, now))
+    except ServiceError as exc:
+        # Forged, replayed or hostile pushes are worth seeing in the logs.
+        log.warning("refused a push to /wechat: %s", exc.code)
+        raise
     if isinstance(inbound, InboundQueue):
         return await inbound.put(msg)
     return await enqueue_once(inbound, msg)

@@ -189,6 +189,20 @@ async def test_a_300_kb_body_is_refused(cli: TestClient, settings: Settings, red
     assert await queued(redis) == []
 
 
+async def test_a_chunked_body_is_cut_off_past_64_kib_however_it_is_sent(
+    cli: TestClient, settings: Settings, redis: Redis
+) -> None:
+    query, _ = signer_for(settings).sign(text_xml("o_alice", "hi"), encrypt=False)
+
+    async def chunks():  # no Content-Length: the size is only known while reading
+        for _ in range(20):
+            yield b"<xml>" + b" " * 16 * 1024
+
+    resp = await cli.post("/wechat", params=query, data=chunks())
+    assert resp.status == 413, await resp.text()
+    assert await queued(redis) == []
+
+
 async def test_a_body_that_does_not_decrypt_is_refused(
     cli: TestClient, settings: Settings, redis: Redis
 ) -> None:
