@@ -80,6 +80,7 @@ def _cdata(text: str) -> str:
 
 
 def signature(token: str, *parts: str) -> str:
+    """WeChat's signature: SHA-1 of the sorted strings, concatenated."""
     return hashlib.sha1("".join(sorted([token, *parts])).encode()).hexdigest()
 
 

@@ -45,6 +45,7 @@ class Simulator:
     seen: int = 0
 
     async def start(self, http: aiohttp.ClientSession) -> None:
+        """The user follows the OA; what the fake sent them before is not shown again."""
         await self._control(http, "followers", {"appid": self.appid, "openid": self.openid})
         self.seen = len(await self.sent(http))
 
@@ -64,6 +65,7 @@ class Simulator:
         return True
 
     async def print_replies(self, http: aiohttp.ClientSession) -> None:
+        """Print what the fake receives for the user until the bot falls quiet."""
         deadline = time.monotonic() + self.max_wait_s
         last_new = time.monotonic()
         while time.monotonic() - last_new < self.quiet_s and time.monotonic() < deadline:
@@ -99,6 +101,7 @@ class Simulator:
             return answer
 
     async def sent(self, http: aiohttp.ClientSession) -> list[dict[str, Any]]:
+        """Everything the fake WeChat received for this user, oldest first."""
         params = {"touser": self.openid}
         async with http.get(f"{self.api_base}/_fake/sent", params=params) as resp:
             resp.raise_for_status()

@@ -21,12 +21,14 @@ SUCCESS = "success"
 
 
 async def check_server(request: web.Request) -> web.Response:
+    """GET /wechat: WeChat's server check."""
     push = Push.from_query(request.query)
     answer = echo(request.app[SETTINGS], push, request.query.get("echostr", ""))
     return web.Response(text=answer, content_type="text/plain")
 
 
 async def push(request: web.Request) -> web.Response:
+    """POST /wechat: a message or event from WeChat."""
     body = await read_limited(request, MAX_BODY_BYTES)
     inbound = request.app[WECHAT_INBOUND]
     await receive(inbound, request.app[SETTINGS], Push.from_query(request.query), body)

@@ -80,6 +80,8 @@ async def claim(payload: Mapping[str, Any], user: User | None) -> Notification:
 
 
 class Notifier:
+    """Sends one notice, recording each step on its Notification row before the call."""
+
     def __init__(
         self, ctx: JobContext, oa: WeChatClient, mp: WeChatClient, notice: Notification
     ) -> None:
@@ -92,11 +94,13 @@ class Notifier:
         self.progress: dict[str, Any] = notice.payload.setdefault("progress", {})
 
     async def save(self, **fields: Any) -> None:
+        """Record progress (and the given fields) on the row."""
         for name, value in fields.items():
             setattr(self.notice, name, value)
         await self.notice.save()
 
     async def run(self, user: User) -> None:
+        """The Official Account part, then the subscribe part, then the row's outcome."""
         self.notice.attempts += 1
         await self.save()
         held = False

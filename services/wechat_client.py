@@ -77,6 +77,8 @@ class MediaTooLarge(ValueError):
 
 @dataclass(frozen=True)
 class WeChatApp:
+    """An app's credentials: the Official Account or the mini-program."""
+
     appid: str
     secret: str
 
@@ -319,6 +321,7 @@ class WeChatClient:
             await asyncio.sleep(step / 2 + random.random() * step / 2)
 
     async def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a JSON body to `path` (see call)."""
         answer = await self.call("POST", path, json_body=body)
         assert isinstance(answer, dict)
         return answer
@@ -352,12 +355,14 @@ class WeChatClient:
     # --- messages ---
 
     async def send_text(self, openid: str, content: str) -> None:
+        """A customer-service text message (within the 48-hour window)."""
         await self.post(
             "/cgi-bin/message/custom/send",
             {"touser": openid, "msgtype": "text", "text": {"content": content}},
         )
 
     async def send_image(self, openid: str, media_id: str) -> None:
+        """A customer-service image message, of an uploaded temporary image."""
         await self.post(
             "/cgi-bin/message/custom/send",
             {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}},

@@ -55,10 +55,12 @@ NO_ENGINE_TEXT = "您好，这里是信用重庆。机器人服务正在升级�
 
 
 def step_mark(job_id: str) -> str:
+    """Set when a job's step ran and its replies were queued."""
     return f"wx:step:{job_id}"
 
 
 def opens_window(msg: InboundMessage) -> bool:
+    """Whether this message lets us send customer-service messages for 48 hours."""
     return msg.kind != "event" or msg.event in WINDOW_EVENTS
 
 

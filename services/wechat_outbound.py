@@ -68,6 +68,7 @@ def quota_key(openid: str) -> str:
 
 
 def held_key(openid: str) -> str:
+    """Messages waiting for the user to write again (a Redis list of OutboundMessage JSON)."""
     return f"wx:held:{openid}"
 
 
@@ -79,10 +80,12 @@ def window_open(user: User | None, now: datetime | None = None) -> bool:
 
 
 async def quota_left(redis: Redis, settings: Settings, openid: str) -> int:
+    """Customer-service messages the user may still get before they write again."""
     return settings.wechat_cs_quota - int(await redis.get(quota_key(openid)) or 0)
 
 
 async def count_sent(redis: Redis, openid: str) -> None:
+    """Count one customer-service message against the user's quota."""
     pipe = redis.pipeline(transaction=True)
     pipe.incr(quota_key(openid))
     pipe.expire(quota_key(openid), 48 * 3600)
@@ -132,6 +135,7 @@ class Sender:
         self.job_id = job_id
 
     async def deliver(self, msg: OutboundMessage) -> None:
+        """Send what is not sent yet, or fall back (template, hold) outside window or quota."""
         user = await User.get_or_none(oa_openid=msg.openid)
         parts = await self._parts(msg)
         for name, send in parts:
@@ -244,6 +248,7 @@ async def hold(redis: Redis, job_id: str, msg: OutboundMessage) -> None:
 
 
 def report_text(settings: Settings, report: Report) -> str:
+    """The text that follows a report's card: number, code, PDF link and verify link."""
     minutes = settings.link_ttl_s // 60
     return (
         f"您的专项信用报告已出具。\n报告编号：{report.number}\n核验码：{report.verify_code}\n"
@@ -253,6 +258,7 @@ def report_text(settings: Settings, report: Report) -> str:
 
 
 def report_template_data(report: Report) -> dict[str, dict[str, str]]:
+    """The template message that announces a report outside the 48-hour window."""
     issued = (report.ready_at or datetime.now(UTC)).astimezone(CHINA)
     return {
         "first": {"value": "您的专项信用报告已出具"},

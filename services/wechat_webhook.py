@@ -125,12 +125,14 @@ def sign(token: str, *parts: str) -> str:
 
 
 def check_signature(expected: str, given: str) -> None:
+    """Raise BadSignature unless `given` is `expected`."""
     # Constant time: a byte-by-byte comparison would leak how much of a forgery was right.
     if not given or not hmac.compare_digest(expected.encode(), given.lower().encode()):
         raise BadSignature()
 
 
 def check_timestamp(timestamp: str, now: float | None = None) -> None:
+    """Raise StaleTimestamp for a push signed more than 300 s from our clock."""
     try:
         sent = int(timestamp)
     except ValueError:
@@ -263,6 +265,7 @@ class InboundQueue:
         self._flusher: asyncio.Task[None] | None = None
 
     async def put(self, msg: InboundMessage) -> bool:
+        """Queue one message; False if it was seen before (see enqueue_once)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((msg, future))
         if self._flusher is None or self._flusher.done():
