@@ -82,7 +82,8 @@ async def _route(state: DialogState, turn: Turn) -> StepResult:
         return IDLE, [f"已取消“{DIALOGS[state.dialog].TITLE}”。回复“菜单”查看其他服务。"]
     if command in menu.HELP_WORDS:
         return state, _help(state)
-    if state.active:
+    if state.active and not (command in menu.DIALOG_FOR_WORD and not command.isdigit()):
+        # A number answers the dialog's question; a dialog's name (进度, 绑定...) switches to it.
         step = DIALOGS[state.dialog].STEPS[state.step]
         result: StepResult = await step(state, turn)
         return result

@@ -226,3 +226,14 @@ async def test_the_state_is_written_only_after_the_step(
     monkeypatch.setattr(engine, "save_state", save_state)
     [reply] = await chat.say("全部")
     assert reply.startswith("已选择：全部40个领域")
+
+
+async def test_a_dialogs_name_inside_another_dialog_switches_to_it(
+    db: str, redis: Redis, settings: Settings
+) -> None:
+    chat, _ = await bound_chat(redis, settings)
+    await chat.say("报告")
+    [reply] = await chat.say("验证")
+    assert (await chat.state()).dialog == "verify"
+    [reply] = await chat.say("2")  # a number answers the question instead
+    assert reply.startswith("没有找到报告编号和核验码")

@@ -19,6 +19,7 @@ from bot.state import DialogState
 from config.settings import Settings
 from models.user import User
 from services.access import binding_allows, live_bindings
+from services.errors import Unavailable
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -32,10 +33,21 @@ NO_WORDS = frozenset({"否", "不是", "不对", "不", "no", "n"})
 
 
 async def download_media(redis: Redis, settings: Settings, media_id: str) -> bytes:
-    """The bytes of an image the user sent, through the WeChat API client (imported lazily)."""
-    from services import wechat_client  # type: ignore[attr-defined]
+    """The bytes of a photo the user sent, through the WeChat API client (imported lazily)."""
+    from services.wechat_client import (  # type: ignore[import-not-found]
+        WeChatApiError,
+        WeChatClient,
+        WeChatUnavailable,
+        wechat_http,
+    )
 
-    data: bytes = await wechat_client.download_media(redis, settings, media_id)
+    try:
+        async with wechat_http() as session:
+            data: bytes = await WeChatClient.for_oa(settings, redis, session).download_media(
+                media_id
+            )
+    except (WeChatApiError, WeChatUnavailable) as exc:
+        raise Unavailable("图片获取失败，请重新发送这张图片", code="media_unavailable") from exc
     return data
 
 
