@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from bot.dialogs import report
 from bot.state import IDLE, DialogState
 from config.settings import Settings
+from models.audit import AuditEntry
 from models.enums import BindingRole, Channel, ReportPurpose, ReportStatus
 from models.report import Report
 from models.user import Binding
@@ -65,6 +66,8 @@ async def test_the_whole_dialog_queues_a_report_for_the_bound_enterprise(
     assert made.requester_id == (await chat.user()).id
     assert await redis.xlen(RENDER_STREAM) == 1
     assert not (await chat.state()).active
+    audit = await AuditEntry.get(action="report.requested")
+    assert (audit.actor, audit.object_id) == (f"user:{made.requester_id}", made.number)
 
 
 @pytest.mark.parametrize("purpose", ["债券发行", "债券", "4"])

@@ -23,6 +23,7 @@ from bot.parse_span import SPAN_HELP, parse_span
 from bot.state import IDLE, DialogState, once
 from models.enums import ReportPurpose
 from services.access import require_scope
+from services.audit import append_audit
 from services.reports import ReportRequest, request_report
 
 NAME = "report"
@@ -143,6 +144,8 @@ async def confirm(state: DialogState, turn: Turn) -> StepResult:
             ),
             today=turn.today,
         )
+        await append_audit(f"user:{turn.user.id}", "report.requested", "report", report.number,
+                           {"channel": "bot", "uscc": acting.uscc})  # fmt: skip
         return {"report_id": report.id, "number": report.number}
 
     done = await once(turn.redis, turn.once_key("report"), submit)
