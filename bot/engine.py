@@ -119,6 +119,8 @@ async def handle(
     notices: list[Reply] = []
     try:
         state, timed_out = await load_state(redis, msg.openid, now)
+        if state.active and state.step not in getattr(DIALOGS.get(state.dialog), "STEPS", {}):
+            state = IDLE  # written by a version with other dialogs or steps: start afresh
         if timed_out:
             notices.append(TIMED_OUT_TEXT)
         turn = Turn(redis, settings, await _user(msg.openid, now), msg, now, download_media)

@@ -192,6 +192,16 @@ async def test_an_unreadable_state_in_redis_is_dropped_not_repeated_forever(
     assert await Chat(redis, settings).say("菜单") == [menu.MENU_TEXT]
 
 
+async def test_a_state_of_an_unknown_dialog_or_step_is_dropped(
+    db: str, redis: Redis, settings: Settings
+) -> None:
+    chat = Chat(redis, settings)
+    for dialog, step in (("lottery", "draw"), ("report", "no-such-step")):
+        await save_state(redis, chat.openid, DialogState(dialog, step), chat.clock)
+        [reply] = await chat.say("全部")
+        assert reply.startswith(menu.NOT_UNDERSTOOD_TEXT)
+
+
 async def test_a_database_failure_before_any_dialog_is_answered_with_an_apology(
     db: str,
     redis: Redis,
