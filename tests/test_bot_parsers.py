@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot.dialogs import paged
 from bot.parse_domains import DomainsNotUnderstood, describe, match_name, parse_domains
 from bot.parse_span import SpanNotUnderstood, parse_span
 from services.errors import InvalidRequest
@@ -137,3 +138,18 @@ def test_words_that_are_no_span_get_examples(text: str) -> None:
     with pytest.raises(SpanNotUnderstood) as caught:
         parse_span(text, TODAY)
     assert "近三年" in caught.value.message
+
+
+def test_long_lists_are_split_into_messages_wechat_accepts() -> None:
+    lines = [
+        f"{i} 【生态环境保护】渝环罚〔2023〕{i}号（2023-05-06，行政处罚（普通程序））"
+        for i in range(60)
+    ]
+    messages = paged("报告中的信息：", lines)
+    assert len(messages) > 1
+    assert all(len(m.encode()) <= 2048 for m in messages)
+    assert "\n".join(messages) == "\n".join(["报告中的信息：", *lines])
+
+
+def test_a_short_list_is_one_message() -> None:
+    assert paged("标题：", ["1 甲", "2 乙"]) == ["标题：\n1 甲\n2 乙"]

@@ -28,6 +28,8 @@ StepResult = tuple[DialogState, list[Reply]]
 Step = Callable[[DialogState, "Turn"], Awaitable[StepResult]]
 MediaDownloader = Callable[[Redis, Settings, str], Awaitable[bytes]]
 
+# A customer-service text may carry 2048 bytes; Chinese takes 3 bytes a character in UTF-8.
+MESSAGE_MAX_CHARS = 600
 YES_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "好", "好的", "提交", "yes", "y", "ok"})
 NO_WORDS = frozenset({"否", "不是", "不对", "不", "no", "n"})
 
@@ -84,6 +86,18 @@ class Turn:
 
 def numbered(items: Sequence[str]) -> str:
     return "\n".join(f"{i} {item}" for i, item in enumerate(items, start=1))
+
+
+def paged(header: str, lines: Sequence[str], max_chars: int = MESSAGE_MAX_CHARS) -> list[str]:
+    """`header` and the lines, split into messages that WeChat accepts (its limit is in bytes)."""
+    messages, current = [], header
+    for line in lines:
+        if current and len(current) + 1 + len(line) > max_chars:
+            messages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*messages, current]
 
 
 def pick_number(text: str, count: int) -> int | None:
