@@ -70,6 +70,7 @@ from services.reports import RENDER_STREAM, ReportRequest, issue, request_report
 from services.seed import seed_demo
 from services.signing import SnapshotSigner
 from services.snapshot import (
+    POSTGRES_REPORT_QUERY,
     assemble_sections,
     build_snapshot,
     canonical_json,
@@ -84,14 +85,8 @@ BENCH_KEY = "bench-id-hash-key"
 ALL_DOMAINS = sorted(DOMAINS_BY_NUMBER)
 SPAN_YEARS = 5
 
-# What services.snapshot asks the ORM for, written by hand: the baseline of assembly.
-RAW_SQL = """
-SELECT enterprise_id, domain_id, kind, decision_no, authority, decision_date, summary, status
-FROM record
-WHERE enterprise_id = ANY($1::bigint[]) AND domain_id = ANY($2::int[])
-  AND decision_date >= $3 AND decision_date <= $4 AND status <> $5
-ORDER BY decision_date, id
-"""
+# The one query assembly needs, exactly as services.snapshot sends it: the baseline of assembly.
+RAW_SQL = POSTGRES_REPORT_QUERY
 
 T = TypeVar("T")
 Enterprises = list[tuple[Enterprise, list[tuple[Enterprise, RelationKind]]]]

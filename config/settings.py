@@ -64,6 +64,12 @@ class Settings:
     link_ttl_s: int = 3600
     # Years that chinesecalendar does not cover fall back to these overrides.
     holiday_overrides_path: Path = field(default=ROOT / "config" / "holiday_overrides.json")
+    # Objections (异议, issue 7): where their images are kept, and their due dates in working
+    # days (accept; resolve; resolve a credit repair), counted with config/calendar.py.
+    objection_files_dir: Path = field(default=VAR_DIR / "objections")
+    objection_accept_days: int = 2
+    objection_resolve_days: int = 5
+    objection_repair_days: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -9,7 +9,16 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers import dept, health, metrics, ops, verify
+from handlers import (
+    dept,
+    dept_objections,
+    health,
+    metrics,
+    mp_objections,
+    ops,
+    ops_stats,
+    verify,
+)
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
 from queues.worker import Worker, worker_redis
@@ -74,4 +83,7 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
     ops.setup(app)
     dept.setup(app)
     verify.setup(app)
+    mp_objections.setup(app)  # issue 7: objections
+    dept_objections.setup(app)
+    ops_stats.setup(app)
     return app

@@ -42,8 +42,10 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
                   "authority": "重庆市人力资源和社会保障局",
                   "decision_date": "2023-05-06",
                   "summary": "未按规定……",
-                  "status": "repaired"              # models.enums.RecordStatus value, or a
+                  "status": "repaired",             # models.enums.RecordStatus value, or a
                                                     # Chinese label as printed (异议处理中)
+                  "under_objection": true           # optional: a ticket on it is open; printed
+                                                    # as 异议处理中 instead of the status
                 }
               ]
             }
@@ -81,6 +83,7 @@ NO_RECORD_SENTENCE = "经查询，报告期内未查见该领域违法违规信�
 NO_DATA_SENTENCE = "暂无数据：出证机关尚未报送该领域数据，本报告对该领域不作结论"
 NO_DATA_SHORT = "暂无数据"
 DEFAULT_ISSUER = "重庆市公共信用信息平台"
+UNDER_OBJECTION = "异议处理中"  # a record with an open objection ticket
 
 # What each arrears domain checks for (its 核查事项 after "有无欠缴"), for the arrears line.
 ARREARS_SUBJECTS: dict[int, str] = {
@@ -302,7 +305,9 @@ def _record(raw: Any, where: str) -> RecordLine:
         authority=_get(raw, "authority", str, f"{where}.authority"),
         decision_date=_date(raw.get("decision_date"), f"{where}.decision_date"),
         summary=str(raw.get("summary") or ""),
-        status=_label(RecordStatus, raw.get("status"), f"{where}.status", free_text=True),
+        status=UNDER_OBJECTION
+        if raw.get("under_objection")
+        else _label(RecordStatus, raw.get("status"), f"{where}.status", free_text=True),
     )
 
 

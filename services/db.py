@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 
@@ -17,10 +19,33 @@ from models import MODEL_MODULES
 log = logging.getLogger(__name__)
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection returned to the pool without the reset round trip.
+
+    On every release asyncpg sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`,
+    which doubles the round trips of a one-query request. Nothing here leaves session state
+    behind: no LISTEN, no session-level SET or advisory lock (ours are transaction-scoped), no
+    cursor outside a transaction. An open transaction is still rolled back on release (asyncpg
+    does that separately).
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def _connection_config(database_url: str) -> str | dict[str, Any]:
+    url = _normalise_url(database_url)
+    if not url.startswith("postgres://"):
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """Tortoise's configuration for one database URL (sqlite:// or postgres://)."""
     return {
-        "connections": {"default": _normalise_url(database_url)},
+        "connections": {"default": _connection_config(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

@@ -150,3 +150,24 @@ async def test_sections_list_records_in_span_hide_revoked_and_keep_repaired(db):
     await _record(main, 15, date(2023, 8, 1), RecordStatus.IN_FORCE, "6")
     changed = await assemble_sections(main, related, [15, 37], span, as_of)
     assert records_fingerprint(changed) != records_fingerprint(sections)
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text()
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@given(_JSON_VALUES)
+def test_canonical_json_is_byte_for_byte_the_standard_librarys(value: object) -> None:
+    """Reports signed before the switch to orjson must keep verifying: the bytes cannot move."""
+    import json
+
+    try:
+        expected = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        expected_bytes = expected.encode()
+    except UnicodeEncodeError:  # lone surrogates cannot be UTF-8 either way
+        return
+    assert canonical_json(value) == expected_bytes

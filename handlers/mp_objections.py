@@ -1,0 +1,116 @@
+"""The enterprise's side of objections, under /api/mp (mini-program session required)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers.keys import REDIS, SETTINGS
+from handlers.mp_auth import mp_session
+from handlers.objection_forms import path_id, read_form, readable_json
+from services import objections
+from services.errors import InvalidRequest
+from services.ingest import today_in_china
+from services.objection_notify import record_grants
+from services.objection_views import objection_dict, record_dict
+
+
+async def submit(request: web.Request) -> web.Response:
+    session = await mp_session(request)
+    form = await read_form(request)
+    enterprise_id = form.number("enterprise_id")
+    if enterprise_id is None:
+        raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
+    objection = await objections.submit_objection(
+        request.app[REDIS],
+        user_id=session.user_id,
+        enterprise_id=enterprise_id,
+        kind=form.text("kind"),
+        text=form.text("text"),
+        record_id=form.number("record_id"),
+        report_id=form.number("report_id"),
+        domain=form.number("domain"),
+        images=form.images,
+        settings=request.app[SETTINGS],
+    )
+    return await _detail(session.user_id, objection.id, status=201)
+
+
+async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Response:
+    objection = await objections.objection_for_user(user_id, objection_id)
+    events = await objections.objection_timeline(objection.id)
+    body = objection_dict(objection, today_in_china(), for_enterprise=True, events=events)
+    return web.json_response(body, status=status, dumps=readable_json)
+
+
+async def list_mine(request: web.Request) -> web.Response:
+    session = await mp_session(request)
+    open_only = request.query.get("open", "") in ("1", "true")
+    rows = await objections.objections_for_user(session.user_id, open_only=open_only)
+    today = today_in_china()
+    items = [objection_dict(o, today, for_enterprise=True) for o in rows]
+    return web.json_response({"items": items}, dumps=readable_json)
+
+
+async def records(request: web.Request) -> web.Response:
+    """The records of an enterprise an objection may point at (?enterprise_id=&domain=)."""
+    session = await mp_session(request)
+    enterprise_id = _query_number(request, "enterprise_id")
+    if enterprise_id is None:
+        raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
+    rows = await objections.records_open_to_objection(
+        session.user_id, enterprise_id, _query_number(request, "domain")
+    )
+    return web.json_response({"items": [record_dict(r) for r in rows]}, dumps=readable_json)
+
+
+def _query_number(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest(f"{name} 应为整数", code="invalid_number")
+    return int(raw)
+
+
+async def detail(request: web.Request) -> web.Response:
+    session = await mp_session(request)
+    return await _detail(session.user_id, path_id(request))
+
+
+async def close(request: web.Request) -> web.Response:
+    session = await mp_session(request)
+    form = await read_form(request)
+    objection_id = path_id(request)
+    await objections.close_by_user(
+        request.app[REDIS], session.user_id, objection_id, note=form.text("note")
+    )
+    return await _detail(session.user_id, objection_id)
+
+
+async def attachment(request: web.Request) -> web.Response:
+    session = await mp_session(request)
+    objection = await objections.objection_for_user(session.user_id, path_id(request))
+    data, content_type = await objections.attachment(
+        objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
+    )
+    return web.Response(body=data, content_type=content_type)
+
+
+async def subscriptions(request: web.Request) -> web.Response:
+    """Grants of one-time subscribe messages the mini-program just obtained."""
+    session = await mp_session(request)
+    form = await read_form(request)
+    count = form.fields.get("count", 1)
+    remaining = await record_grants(session.user_id, form.text("template_id"), count)
+    return web.json_response({"template_id": form.text("template_id").strip(),
+                              "remaining": remaining}, dumps=readable_json)  # fmt: skip
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/mp/objections", submit)
+    app.router.add_get("/api/mp/objections", list_mine)
+    app.router.add_get("/api/mp/objections/records", records)
+    app.router.add_get("/api/mp/objections/{id:\\d+}", detail)
+    app.router.add_post("/api/mp/objections/{id}/close", close)
+    app.router.add_get("/api/mp/objections/{id}/events/{event_id}/attachments/{n}", attachment)
+    app.router.add_post("/api/mp/subscriptions", subscriptions)
