@@ -16,7 +16,16 @@ from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
 from bot import menu
-from bot.dialogs import MediaDownloader, Reply, StepResult, Turn, progress, report, verify
+from bot.dialogs import (
+    MediaDownloader,
+    Reply,
+    StepResult,
+    Turn,
+    objection,
+    progress,
+    report,
+    verify,
+)
 from bot.dialogs import download_media as wechat_download_media
 from bot.messages import InboundMessage, OutboundMessage
 from bot.state import IDLE, DialogState, clear_state, load_state, save_state
@@ -26,7 +35,7 @@ from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, progress, verify)}
+DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, objection, progress, verify)}
 
 TIMED_OUT_TEXT = "由于30分钟没有操作，上次的办理已结束，请重新开始。"
 SORRY_TEXT = "抱歉，系统出了点问题，请稍后再试；也可回复“取消”重新开始。"

@@ -8,8 +8,10 @@ from __future__ import annotations
 from bot.dialogs import CHINA, StepResult, Turn, pick_number
 from bot.messages import OutboundMessage
 from bot.state import IDLE, DialogState
-from models.enums import ReportStatus
+from models.enums import ObjectionKind, ObjectionStatus, ReportStatus
+from models.objection import Objection
 from models.report import Report
+from services.objections import objections_for_user
 
 NAME = "progress"
 TITLE = "办理进度"
@@ -37,9 +39,29 @@ async def _reports_part(turn: Turn) -> tuple[list[int], str]:
     return [r.id for r in reports], "您最近申请的报告：\n" + "\n".join(lines)
 
 
+def _ticket_line(objection: Objection) -> str:
+    status = ObjectionStatus(objection.status)
+    due = objection.accept_due if status == ObjectionStatus.SUBMITTED else objection.resolve_due
+    what = "受理" if status == ObjectionStatus.SUBMITTED else "办结"
+    return (
+        f"{objection.ticket_no} {ObjectionKind(objection.kind).label}，"
+        f"{status.label}，{due:%Y-%m-%d}前{what}"
+    )
+
+
+async def _tickets_part(turn: Turn) -> str | None:
+    tickets = await objections_for_user(turn.user.id, open_only=True)
+    if not tickets:
+        return None
+    return "您的异议（办理中）：\n" + "\n".join(_ticket_line(t) for t in tickets)
+
+
 async def start(turn: Turn) -> StepResult:
     report_ids, reports_text = await _reports_part(turn)
     replies: list[str | OutboundMessage] = [reports_text]
+    tickets_text = await _tickets_part(turn)
+    if tickets_text:
+        replies.append(tickets_text)
     if not report_ids:
         return IDLE, replies
     replies.append("回复报告前的序号，可重新获取已出具的报告；回复“取消”结束。")
