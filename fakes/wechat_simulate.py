@@ -6,7 +6,9 @@ wrote (that opens the 48-hour window). It then prints what the fake server recei
 user from the bot (customer-service, template and subscribe messages) until the bot falls quiet.
 
 Commands inside the chat: `/图片 PATH` (or `/photo PATH`) sends a photo, `/菜单 KEY` (`/menu`) a
-menu click, `/关注` (`/subscribe`) the follow event, `/退出` (`/quit`) ends.
+menu click, `/关注` (`/subscribe`) the follow event, `/等待图片` (`/wait-image`) waits for the bot's
+next image (a report card comes when it is rendered, after the bot fell quiet), `/退出` (`/quit`)
+ends. In the interactive chat, what the bot sends while the user is typing is shown as it comes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from fakes.wechat_push import PushSigner, event_xml, image_xml, text_xml
 
 PROMPT = "你："
 BOT = "信用重庆"
+WAIT_IMAGE_COMMANDS = frozenset({"/等待图片", "/wait-image"})
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Simulator:
     encrypt: bool = True
     quiet_s: float = 1.5  # the bot is done when nothing new arrived for this long
     max_wait_s: float = 20.0
+    image_wait_s: float = 120.0  # a report card is rendered first: that can take a while
+    image_seen: bool = False  # since the user's last message
     out: Callable[[str], None] = print
     seen: int = 0
 
@@ -51,10 +56,13 @@ class Simulator:
 
     async def say(self, http: aiohttp.ClientSession, line: str) -> bool:
         """Push one line (text or command) and print the bot's answers; False on a refusal."""
+        if line.strip() in WAIT_IMAGE_COMMANDS:
+            return await self.wait_for_image(http)
         xml = await self._xml(http, line.strip())
         if xml is None:
             return False
         await self._control(http, "touch", {"appid": self.appid, "openid": self.openid})
+        self.image_seen = False
         query, body = self.signer.sign(xml, encrypt=self.encrypt)
         async with http.post(f"{self.app_url}/wechat", params=query, data=body) as resp:
             answer = await resp.text()
@@ -70,11 +78,37 @@ class Simulator:
         last_new = time.monotonic()
         while time.monotonic() - last_new < self.quiet_s and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-            sent = await self.sent(http)
-            for message in sent[self.seen :]:
-                self.out(describe(message))
+            if await self.print_new(http):
                 last_new = time.monotonic()
-            self.seen = len(sent)
+
+    async def print_new(self, http: aiohttp.ClientSession) -> list[dict[str, Any]]:
+        """Print what the fake received for the user since last time; return it."""
+        sent = await self.sent(http)
+        new = sent[self.seen :]
+        for message in new:
+            self.out(describe(message))
+        self.seen = len(sent)
+        self.image_seen = self.image_seen or any(is_image(m) for m in new)
+        return new
+
+    async def wait_for_image(self, http: aiohttp.ClientSession) -> bool:
+        """Print what arrives until an image has come since the user's last message (a report
+        card); False if none comes in time."""
+        deadline = time.monotonic() + self.image_wait_s
+        while time.monotonic() < deadline:
+            await self.print_new(http)
+            if self.image_seen:
+                await self.print_replies(http)  # the text with the links follows the card
+                return True
+            await asyncio.sleep(0.2)
+        self.out(f"（{self.image_wait_s:.0f} 秒内没有收到图片）")
+        return False
+
+    async def watch(self, http: aiohttp.ClientSession) -> None:
+        """Keep printing what the bot sends (while the user types): cancelled by the caller."""
+        while True:
+            await asyncio.sleep(0.5)
+            await self.print_new(http)
 
     async def _xml(self, http: aiohttp.ClientSession, line: str) -> str | None:
         command, _, arg = line.partition(" ")
@@ -109,6 +143,10 @@ class Simulator:
             return sent
 
 
+def is_image(message: dict[str, Any]) -> bool:
+    return message["kind"] == "custom" and message["payload"].get("msgtype") == "image"
+
+
 def describe(message: dict[str, Any]) -> str:
     """One message the fake received, as the user would see it."""
     payload = message["payload"]
@@ -141,7 +179,11 @@ async def run_simulator(sim: Simulator, lines: Iterable[str] | None) -> int:
             return 0 if ok else 1
         sim.out(f"模拟用户 {sim.openid} 已关注公众号。输入消息与机器人对话，/退出 结束。")
         while True:
-            line = await asyncio.to_thread(_read_line)
+            watcher = asyncio.create_task(sim.watch(http))
+            try:
+                line = await asyncio.to_thread(_read_line)
+            finally:
+                watcher.cancel()
             if line is None or line.strip() in ("/退出", "/quit"):
                 return 0
             if line.strip():

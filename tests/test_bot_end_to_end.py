@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
@@ -25,8 +26,9 @@ from bot.dialogs.report import PURPOSE_QUESTION, SPAN_QUESTION
 from bot.parse_domains import DOMAINS_HELP, catalogue_list
 from bot.parse_span import parse_span
 from config.settings import Settings
-from fakes.wechat import FakeWeChat
+from fakes.wechat import FakeWeChat, SentMessage
 from fakes.wechat_push import event_xml, image_xml, next_msg_id, text_xml
+from fakes.wechat_simulate import Simulator
 from handlers.app import create_app
 from models.catalogue import Department
 from models.enums import Channel, ObjectionKind, RecordKind, RecordStatus
@@ -35,8 +37,9 @@ from models.record import Record
 from models.report import Report
 from models.user import User
 from services import bindings
-from tests.bot_support import ID_NUMBER, LEGAL_REP, NAME, USCC, make_enterprise
-from tests.wechat_support import post_signed, wechat_settings
+from tests.bot_support import ID_NUMBER, LEGAL_REP, NAME, USCC, bind, make_enterprise
+from tests.test_wechat_simulate import simulate
+from tests.wechat_support import post_signed, signer_for, wechat_settings
 
 OPENID = "o_e2e_user"
 WAIT_S = 20.0  # a deadline against hanging, not a speed target (that is bench/webhook.py)
@@ -254,3 +257,64 @@ async def test_a_message_delivered_three_times_moves_the_dialog_once(
     [answer] = await user.says("近三年")
     assert answer.startswith("时间跨度：")
     assert len(user.texts()) == 6
+
+
+# --- `run.py wechat simulate` with the real engine ------------------------------------------
+
+
+@pytest.fixture
+async def app_url(aiohttp_server, settings_on_fake: Settings, db: str, redis: Redis) -> str:  # type: ignore[no-untyped-def]
+    """The application with its workers on a port, for the simulator's process to push to."""
+    server = await aiohttp_server(create_app(settings_on_fake, with_workers=4))
+    return str(server.make_url("")).rstrip("/")
+
+
+async def test_a_terminal_user_gets_a_report_with_a_scripted_simulation(
+    settings_on_fake: Settings, app_url: str, fake_wechat: FakeWeChat, tmp_path: Path
+) -> None:
+    await bind(await User.create(oa_openid="o_term"), await make_enterprise())
+    script = tmp_path / "report.txt"
+    script.write_text("报告\n生态\n近三年\n1\n确认\n/等待图片\n", encoding="utf-8")
+
+    code, out = await simulate(
+        settings_on_fake, app_url, tmp_path, "--openid", "o_term", "--script", str(script)
+    )
+
+    assert code == 0, out
+    said = [line for line in out.splitlines() if line.startswith("你：")]
+    assert said == ["你：报告", "你：生态", "你：近三年", "你：1", "你：确认", "你：/等待图片"]
+    report = await Report.get()
+    tail = out.split("你：确认\n", 1)[1].splitlines()
+    assert tail[:2] == [f"信用重庆：已受理，报告编号 {report.number}，正在生成…",
+                        "生成后将发送报告图片和下载链接，请稍候。"]  # fmt: skip
+    # The card and the links are shown however long rendering took (here or after /等待图片).
+    assert [line for line in tail if line.startswith("信用重庆：")][1:] == [
+        f"信用重庆：[图片 {fake_wechat.sent_to('o_term')[-2].payload['image']['media_id'][:12]}…]",
+        "信用重庆：您的专项信用报告已出具。",
+    ]
+    assert f"报告编号：{report.number}" in tail and "（120 秒内没有收到图片）" not in out
+
+
+async def test_waiting_for_an_image_returns_at_once_when_it_came_and_fails_when_none_does(
+    settings_on_fake: Settings, fake_wechat: FakeWeChat
+) -> None:
+    shown: list[str] = []
+    sim = Simulator("http://unused", fake_wechat.base_url, signer_for(settings_on_fake),
+                    settings_on_fake.wechat_app_id, openid="o_wait", quiet_s=0.1,
+                    image_wait_s=0.5, out=shown.append)  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        await sim.start(http)
+        assert await sim.wait_for_image(http) is False
+        assert shown == ["（0 秒内没有收到图片）"]
+
+        image = {"msgtype": "image", "image": {"media_id": "MEDIA-ID-OF-A-CARD"}}
+        fake_wechat.sent.append(SentMessage("custom", sim.appid, "o_wait", image, 0.0))
+        # Shown while the user was typing (the interactive chat's watcher) ...
+        watcher = asyncio.create_task(sim.watch(http))
+        while len(shown) < 2:
+            await asyncio.sleep(0.05)
+        watcher.cancel()
+        assert shown[1] == "信用重庆：[图片 MEDIA-ID-OF-…]"
+        # ... it counts as the awaited card: /等待图片 does not wait for another one.
+        assert await sim.wait_for_image(http) is True
+        assert len(shown) == 2
