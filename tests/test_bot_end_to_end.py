@@ -182,7 +182,7 @@ async def test_subscribe_report_and_objection_through_webhook_queues_and_workers
     due = objection.accept_due
     assert notice == (
         f"您的异议（工单号 {objection.ticket_no}）已提交，由市生态环境局办理，"
-        f"受理期限为{due.year}年{due.month}月{due.day}日。可在小程序“我的异议”中查看详情。"
+        f"受理期限为{due.year}年{due.month}月{due.day}日。在公众号回复“进度”可查看办理情况。"
     )
     assert submitted == (
         f"异议已提交，受理编号 {objection.ticket_no}，查询码 {objection.query_code}。\n"
