@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """YuCredit's one entry point: serve, worker, migrate, seed, ingest, dept, audit, domains, check,
-ops."""
+ops, wechat."""
 
 from __future__ import annotations
 
@@ -213,9 +213,10 @@ def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
     from fakes.wechat import FakeWeChat, create_fake_wechat_app
 
     async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
-        fake = FakeWeChat(
-            {settings.wechat_app_id: settings.wechat_secret, settings.mp_app_id: settings.mp_secret}
-        )
+        apps = {settings.wechat_app_id: settings.wechat_secret,
+                settings.mp_app_id: settings.mp_secret}  # fmt: skip
+        templates = [settings.wechat_notice_template_id, settings.mp_notice_template_id]
+        fake = FakeWeChat(apps, templates=[t for t in templates if t])
         runner = web.AppRunner(create_fake_wechat_app(fake))
         await runner.setup()
         where = urlsplit(settings.wechat_api_base)
@@ -496,6 +497,30 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def cmd_wechat_simulate(args: argparse.Namespace) -> int:
+    """Chat with the bot as a WeChat user would, through /wechat and the fake WeChat server."""
+    from fakes.wechat_push import PushSigner
+    from fakes.wechat_simulate import Simulator, run_simulator, script_lines
+
+    settings = load_settings()
+    sim = Simulator(
+        app_url=(args.url or settings.public_base_url).rstrip("/"),
+        api_base=settings.wechat_api_base.rstrip("/"),
+        signer=PushSigner(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id),
+        appid=settings.wechat_app_id,
+        encrypt=not args.plain,
+        quiet_s=args.quiet,
+    )
+    if args.openid:
+        sim.openid = args.openid
+    lines = args.say or (script_lines(args.script) if args.script else None)
+    try:
+        return asyncio.run(run_simulator(sim, lines))
+    except OSError as exc:
+        print(f"错误：无法连接服务或模拟微信接口（{exc}）", file=sys.stderr)
+        return 2
+
+
 def cmd_ensure_redis(args: argparse.Namespace) -> int:
     from services.redis_local import ensure_redis
 
@@ -563,6 +588,21 @@ def build_parser() -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", help="operations").add_subparsers(dest="ops", required=True)
     ops.add_parser("queues", help="the queue figures as a table").set_defaults(func=cmd_ops_queues)
     add("ensure-redis", cmd_ensure_redis, "start a local Redis under var/ if none answers")
+    wechat = sub.add_parser("wechat", help="the Official Account bot").add_subparsers(
+        dest="wechat", required=True
+    )
+    simulate = wechat.add_parser(
+        "simulate", help="chat with the bot from the terminal (through the fake WeChat server)"
+    )
+    simulate.add_argument("--url", default=None, help="the app (default: PUBLIC_BASE_URL)")
+    simulate.add_argument("--openid", default=None, help="the simulated user (default: random)")
+    simulate.add_argument("--say", action="append", default=None, help="send this and exit")
+    simulate.add_argument("--script", default=None, help="send each line of FILE (- for stdin)")
+    simulate.add_argument("--plain", action="store_true", help="plain mode instead of safe mode")
+    simulate.add_argument(
+        "--quiet", type=float, default=1.5, help="seconds of silence after which the bot is done"
+    )
+    simulate.set_defaults(func=cmd_wechat_simulate)
     ingest = add("ingest", cmd_ingest, "push a file of records for a department (bulk loads)")
     ingest.add_argument("--department", required=True, help="department code, e.g. samr")
     ingest.add_argument("file", help=".csv, .jsonl or .ndjson")

@@ -79,6 +79,14 @@ class Settings:
     mp_session_ttl_s: int = 2 * 60 * 60
     mp_rate_per_user: int = 120
     mp_rate_per_ip: int = 600
+    # WeChat bot plumbing (公众号 webhook, sender, notifier; helper h3). Template ids are those
+    # configured in the OA / mini-program back office; empty means "not configured".
+    # OA template message: the fallback outside the 48-hour window, and objection notices.
+    wechat_notice_template_id: str = ""
+    # Mini-program subscribe message for objection progress (needs a SubscriptionGrant).
+    mp_notice_template_id: str = ""
+    # Customer-service messages we allow ourselves per user between two of their messages.
+    wechat_cs_quota: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -37,6 +37,9 @@ JS_CODE_TTL = 5 * 60
 MEDIA_TTL = 3 * 24 * 3600
 CS_WINDOW = 48 * 3600
 LOGIN_RATE_WINDOW = 60
+# A template message's client_msg_id sends once per user within this time (WeChat: 10 minutes).
+CLIENT_MSG_ID_TTL = 10 * 60
+CLIENT_MSG_ID_MAX = 64
 # WeChat's documented limit for the text of a text message, counted in UTF-8 bytes.
 TEXT_MAX_BYTES = 2048
 # Above the largest media WeChat accepts, so oversized uploads get WeChat's errcode, not a 413.
@@ -84,6 +87,8 @@ ERRMSG: dict[int, str] = {
     45011: "api minute-quota reach limit mustslower retry next minute",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    45065: "clientmsgid exist",
+    45067: "clientmsgid size out of limit",
     47001: "data format error",
     47003: "argument invalid!",
 }
@@ -321,11 +326,20 @@ class Upload:
 
 @dataclass(frozen=True)
 class Blob:
-    """A binary answer (a media download)."""
+    """A binary answer (a media download), or a bare HTTP error (status other than 200)."""
 
     data: bytes
     content_type: str
     filename: str
+    status: int = 200
+
+
+class HttpFailure(Exception):
+    """A forced bare HTTP error (see `FakeWeChat.fail_next_http`)."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(status)
 
 
 Reply = dict[str, Any] | Blob
@@ -374,6 +388,8 @@ Handler = Callable[[ApiRequest], Reply]
 
 
 def _reply_summary(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, Blob) and reply.status != 200:
+        return {"http_status": reply.status}
     if isinstance(reply, Blob):
         return {"content_type": reply.content_type, "size": len(reply.data)}
     return dict(reply)
@@ -438,7 +454,8 @@ class FakeWeChat:
         self._logins: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._conversations: dict[tuple[str, str], _Conversation] = {}
         self._grants: dict[tuple[str, str], int] = defaultdict(int)
-        self._failures: dict[str, deque[WeChatError]] = defaultdict(deque)
+        self._failures: dict[str, deque[WeChatError | int]] = defaultdict(deque)
+        self._client_msg_ids: dict[tuple[str, str, str], float] = {}
         self._msgids = itertools.count(2_000_000_001)
 
     # --- helpers for tests ---
@@ -498,6 +515,19 @@ class FakeWeChat:
         for _ in range(times):
             self._failures[path].append(WeChatError(errcode, errmsg))
 
+    def fail_next_http(self, path: str, status: int = 503, *, times: int = 1) -> None:
+        """The next `times` calls to path get a bare HTTP error, as WeChat's gateways give."""
+        for _ in range(times):
+            self._failures[path].append(status)
+
+    def add_user_media(self, appid: str, data: bytes) -> str:
+        """A photo a user sent to the OA: WeChat pushes its media_id, media/get serves it."""
+        self._require_app(appid)
+        fmt = sniff_format(data) or "jpeg"
+        media = Media(_random_id(64), appid, "image", data, fmt, created_at=int(self.now()))
+        self.media[media.media_id] = media
+        return media.media_id
+
     def calls_to(self, path: str) -> list[CallRecord]:
         return [call for call in self.calls if call.path == path]
 
@@ -525,6 +555,8 @@ class FakeWeChat:
             reply = self._answer(request, method, handler)
         except WeChatError as err:
             reply = self._error(err)
+        except HttpFailure as failure:
+            reply = Blob(b"", "text/html", "", status=failure.status)
         record = CallRecord(
             method=request.method,
             path=request.path,
@@ -541,7 +573,10 @@ class FakeWeChat:
             raise WeChatError(43001 if method == "GET" else 43002)
         forced = self._failures.get(request.path)
         if forced:
-            raise forced.popleft()
+            failure = forced.popleft()
+            if isinstance(failure, int):
+                raise HttpFailure(failure)
+            raise failure
         return handler(request)
 
     def _error(self, err: WeChatError) -> dict[str, Any]:
@@ -757,9 +792,23 @@ class FakeWeChat:
             raise WeChatError(43004)
         if not isinstance(body.get("data"), dict):
             raise WeChatError(47001)
+        self._check_client_msg_id(appid, openid, body.get("client_msg_id"))
         msgid = next(self._msgids)
         self._record_sent("template", appid, openid, body, msgid)
         return {**OK, "msgid": msgid}
+
+    def _check_client_msg_id(self, appid: str, openid: str, value: object) -> None:
+        """WeChat sends one message per user and client_msg_id within 10 minutes."""
+        client_msg_id = _text(value)
+        if not client_msg_id:
+            return
+        if len(client_msg_id.encode()) > CLIENT_MSG_ID_MAX:
+            raise WeChatError(45067)
+        key = (appid, openid, client_msg_id)
+        used = self._client_msg_ids.get(key)
+        if used is not None and self._age(used) < CLIENT_MSG_ID_TTL:
+            raise WeChatError(45065)
+        self._client_msg_ids[key] = self.now()
 
     def _known_user(self, appid: str, touser: object) -> str:
         """touser if it is a user of appid: openids are per app, as in WeChat."""
@@ -829,6 +878,8 @@ async def _read_request(request: web.Request) -> ApiRequest:
 
 
 def _http_response(reply: Reply) -> web.Response:
+    if isinstance(reply, Blob) and reply.status != 200:
+        return web.Response(status=reply.status, text="<html>Service Unavailable</html>")
     if isinstance(reply, Blob):
         disposition = f'attachment; filename="{reply.filename}"'
         return web.Response(
@@ -862,11 +913,17 @@ def _control_subscription(fake: FakeWeChat, body: dict[str, Any]) -> object:
     return {}
 
 
+def _control_user_media(fake: FakeWeChat, body: dict[str, Any]) -> object:
+    data = base64.b64decode(body["data"])
+    return {"media_id": fake.add_user_media(body["appid"], data)}
+
+
 _CONTROL_ACTIONS: dict[str, Callable[[FakeWeChat, dict[str, Any]], object]] = {
     "js_code": _control_js_code,
     "followers": _control_follower,
     "touch": _control_touch,
     "subscriptions": _control_subscription,
+    "user_media": _control_user_media,
 }
 
 
@@ -887,7 +944,15 @@ async def _listing(request: web.Request) -> web.Response:
     items = listings.get(request.match_info["listing"])
     if items is None:
         raise web.HTTPNotFound()
-    return web.json_response([asdict(item) for item in items])
+    # ?touser=OPENID narrows the sent messages to one user (run.py wechat simulate).
+    touser = request.query.get("touser")
+    if touser is not None:
+        items = [m for m in fake.sent if m.touser == touser]
+    return web.json_response([asdict(item) for item in items], dumps=_dumps_cjk)
+
+
+def _dumps_cjk(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
 
 
 # --- command line ---------------------------------------------------------------------------

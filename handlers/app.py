@@ -19,6 +19,7 @@ from handlers import (
     ops,
     ops_stats,
     verify,
+    wechat,
 )
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
@@ -88,4 +89,5 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
     dept_objections.setup(app)
     ops_stats.setup(app)
     mp.setup(app)
+    wechat.setup(app)
     return app

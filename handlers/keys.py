@@ -9,6 +9,7 @@ from config.settings import Settings
 from handlers.metrics_registry import AppMetrics
 from queues.worker import Worker
 from services.signing import SnapshotSigner
+from services.wechat_webhook import InboundQueue
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
@@ -16,3 +17,4 @@ METRICS = web.AppKey("metrics", AppMetrics)
 WORKER = web.AppKey("worker", Worker)
 SIGNER = web.AppKey("signer", SnapshotSigner)
 MP_HTTP = web.AppKey("mp_http", ClientSession)  # mini-program login's calls to WeChat
+WECHAT_INBOUND = web.AppKey("wechat_inbound", InboundQueue)

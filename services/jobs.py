@@ -14,16 +14,21 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.messages import BotEngine
 from config.settings import Settings
 from queues.producer import enqueue
 from queues.registry import JobContext, Registry
 from services import bindings
 from services.audit import append_audit
 from services.ingest_quality import data_as_of_all
+from services.notify import NOTIFY_JOB, notify_job
 from services.ops import STREAMS
 from services.report_render import make_renderer
 from services.reports import RENDER_JOB, render_job
 from services.signing import SnapshotSigner
+from services.wechat_inbound import inbound_job
+from services.wechat_outbound import OUTBOUND_JOB, announce_bot_reports, outbound_job
+from services.wechat_webhook import INBOUND_JOB
 
 CANARY_JOB = "ops.canary"
 CANARY_TTL_S = 24 * 3600
@@ -78,17 +83,19 @@ async def data_as_of_for_report(domains: Sequence[int]) -> Mapping[int, date | N
     return cached[1]
 
 
-def build_registry(settings: Settings) -> Registry:
-    """Every job YuCredit's workers know."""
+def build_registry(settings: Settings, *, bot_engine: BotEngine | None = None) -> Registry:
+    """Every job YuCredit's workers know; `bot_engine` defaults to bot.engine.handle."""
     bindings.configure(settings)  # the bot binds enterprises in workers: it needs the keys
     registry = Registry()
     registry.add(CANARY_JOB, handle_canary)
-    registry.add(
-        RENDER_JOB,
-        render_job(
-            signer=SnapshotSigner(settings.report_signing_key),
-            data_as_of=data_as_of_for_report,
-            renderer=make_renderer(settings.pki_dir),
-        ),
+    render = render_job(
+        signer=SnapshotSigner(settings.report_signing_key),
+        data_as_of=data_as_of_for_report,
+        renderer=make_renderer(settings.pki_dir),
     )
+    # A report asked for in the bot is sent to its user once it is ready.
+    registry.add(RENDER_JOB, announce_bot_reports(render))
+    registry.add(INBOUND_JOB, inbound_job(bot_engine))
+    registry.add(OUTBOUND_JOB, outbound_job())
+    registry.add(NOTIFY_JOB, notify_job())
     return registry

@@ -24,7 +24,7 @@ from tortoise.expressions import F
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
-from models.enums import ObjectionResolution, ObjectionStatus
+from models.enums import Channel, ObjectionResolution, ObjectionStatus
 from models.objection import Objection, ObjectionEvent
 from models.user import SubscriptionGrant
 from queues.producer import enqueue
@@ -87,7 +87,11 @@ def notification_payload(objection: Objection, event: ObjectionEvent) -> dict[st
     text = f"您的异议（工单号 {objection.ticket_no}）{_sentence(objection, event)}。"
     if note:
         text += f"说明：{note}。" if not note.endswith(("。", "！", "？")) else f"说明：{note}"
-    text += "可在小程序“我的异议”中查看详情。"
+    # Point the user to where they raised it: a bot user may never have opened the mini-program.
+    if objection.channel == Channel.BOT:
+        text += "在公众号回复“进度”可查看办理情况。"
+    else:
+        text += "可在小程序“我的异议”中查看详情。"
     return {
         "key": event_key(event.id),
         "user_id": objection.submitted_by_id,

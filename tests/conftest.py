@@ -200,11 +200,16 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-async def mp_cli(aiohttp_client, settings: Settings, db: str, redis: Redis, fake_wechat):  # type: ignore[no-untyped-def]
-    """A client for the whole application, its WeChat API base pointed at `fake_wechat`."""
+def settings_on_fake(settings: Settings, fake_wechat) -> Settings:  # type: ignore[no-untyped-def]
+    """The settings pointed at the `fake_wechat` server (its address is known once it serves)."""
     from dataclasses import replace
 
+    return replace(settings, wechat_api_base=fake_wechat.base_url)
+
+
+@pytest.fixture
+async def mp_cli(aiohttp_client, settings_on_fake: Settings, db: str, redis: Redis):  # type: ignore[no-untyped-def]
+    """A client for the whole application, its WeChat API base pointed at `fake_wechat`."""
     from handlers.app import create_app
 
-    app = create_app(replace(settings, wechat_api_base=fake_wechat.base_url))
-    return await aiohttp_client(app)
+    return await aiohttp_client(create_app(settings_on_fake))

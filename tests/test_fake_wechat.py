@@ -825,6 +825,24 @@ async def test_a_template_message_to_an_unfollowed_user_gets_43004(
     assert_error(body, 43004, "require subscribe")
 
 
+async def test_a_client_msg_id_sends_once_per_user_within_ten_minutes(
+    client: TestClient, fake: FakeWeChat, clock: FakeClock
+) -> None:
+    fake.add_follower(OA, "o_alice")
+    fake.add_follower(OA, "o_bob")
+    token = await token_for(client)
+
+    assert (await send_template(client, token, "o_alice", client_msg_id="n1"))["errcode"] == 0
+    again = await send_template(client, token, "o_alice", client_msg_id="n1")
+    assert_error(again, 45065, "clientmsgid exist")
+    assert (await send_template(client, token, "o_bob", client_msg_id="n1"))["errcode"] == 0
+    clock.advance(10 * 60)
+    assert (await send_template(client, token, "o_alice", client_msg_id="n1"))["errcode"] == 0
+    too_long = await send_template(client, token, "o_alice", client_msg_id="x" * 65)
+    assert_error(too_long, 45067, "clientmsgid size out of limit")
+    assert len(fake.sent_to("o_alice", "template")) == 2
+
+
 # --- call records and error texts -----------------------------------------------------------
 
 
@@ -925,3 +943,46 @@ def test_main_refuses_an_app_without_a_secret(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         wechat.main(["--app", "wx_a"])
     assert "--app expects KEY:VALUE" in capsys.readouterr().err
+
+
+async def test_a_photo_a_user_sent_can_be_downloaded_by_the_oa(
+    client: TestClient, fake: FakeWeChat
+) -> None:
+    media_id = fake.add_user_media(OA, JPEG)
+
+    resp = await client.get(MEDIA_GET, params={"access_token": await token_for(client),
+                                               "media_id": media_id})  # fmt: skip
+    assert resp.status == 200
+    assert await resp.read() == JPEG
+
+
+async def test_a_forced_http_error_answers_a_bare_status_once(
+    client: TestClient, fake: FakeWeChat
+) -> None:
+    fake.fail_next_http(TOKEN, 503)
+
+    assert (await client.get(TOKEN, params=credentials())).status == 503
+    assert (await client.get(TOKEN, params=credentials())).status == 200
+    assert fake.calls_to(TOKEN)[0].response == {"http_status": 503}
+
+
+async def test_the_sent_listing_can_be_narrowed_to_one_user(
+    aiohttp_server: AiohttpServer, fake: FakeWeChat
+) -> None:
+    fake.add_follower(OA, "o_alice")
+    fake.add_follower(OA, "o_bob")
+    server = await aiohttp_server(create_fake_wechat_app(fake))
+    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
+        token = (await (await session.get(TOKEN, params=credentials())).json())["access_token"]
+        for openid in ("o_alice", "o_bob"):
+            message = {"touser": openid, "msgtype": "text", "text": {"content": "你好"}}
+            await session.post(CUSTOM, params={"access_token": token}, json=message)
+        mine = await (await session.get("/_fake/sent", params={"touser": "o_bob"})).json()
+        media = await session.post(
+            "/_fake/user_media",
+            json={"appid": OA, "data": base64.b64encode(JPEG).decode()},
+        )
+        media_id = (await media.json())["media_id"]
+
+    assert [(m["touser"], m["payload"]["text"]["content"]) for m in mine] == [("o_bob", "你好")]
+    assert fake.media[media_id].data == JPEG

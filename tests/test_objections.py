@@ -82,6 +82,7 @@ async def test_a_ticket_submitted_before_the_holiday_is_overdue_only_after_its_d
     assert is_overdue(ticket, date(2025, 10, 16))
     submitted_text, accepted_text = [j["text"] for j in await notify_jobs(redis)]
     assert "受理期限为2025年10月10日" in submitted_text
+    assert submitted_text.endswith("可在小程序“我的异议”中查看详情。")  # raised there
     assert "办结期限为2025年10月15日" in accepted_text
 
 

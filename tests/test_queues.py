@@ -142,7 +142,8 @@ async def test_a_failing_job_is_retried_with_growing_delays_and_keeps_its_job_id
     assert [(d, j) for _, d, j in tries] == [(1, job_id), (2, job_id), (3, job_id)]
     gaps = [b[0] - a[0] for a, b in zip(tries, tries[1:], strict=False)]
     # Step 0.1 s then 0.2 s, each at least half its step (equal jitter), plus loop slack.
-    assert 0.05 <= gaps[0] <= 0.3 and 0.1 <= gaps[1] <= 0.5, gaps
+    # Only the lower bounds are behaviour: on a loaded machine a retry may run late, never early.
+    assert gaps[0] >= 0.05 and gaps[1] >= 0.1, gaps
     stats = await stream_stats(redis, STREAM)
     counts = stats.last_minute
     assert (counts.processed, counts.failed, counts.retried, counts.dead) == (1, 2, 2, 0), counts
