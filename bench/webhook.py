@@ -15,9 +15,10 @@ The targets: at least 50% of the bare handler's throughput; p99 under 20 ms at h
 
 When bot.engine is importable it also measures the time from a user's last line (the "确认"
 that asks for the report) to the report image at the fake WeChat server, with --users users at
-once: a seeded database, each user bound to an enterprise, `serve` with workers and the fake, and
---render-workers extra render processes. --dialog FILE holds the lines each user says (default
-bench/dialog_report.txt), "确认" last; without the engine this part is skipped and says so.
+once: a seeded scratch PostgreSQL database (--postgres-url), each user bound to an enterprise,
+`serve` with workers and the fake, and --render-workers extra render processes. --dialog FILE
+holds the lines each user says (default bench/dialog_report.txt), "确认" last; without the engine
+this part is skipped and says so.
 
 The Redis database given (default 12) is flushed before and after.
 """
@@ -41,6 +42,7 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bench.common import DEFAULT_URL, admin_sql, with_database
 from fakes.wechat_push import PushSigner, text_xml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,9 +185,11 @@ async def wait_http(url: str, timeout: float = 30) -> None:
             await asyncio.sleep(0.2)
 
 
-def server_env(work: Path, redis_url: str, port: int, api_port: int) -> dict[str, str]:
+def server_env(
+    work: Path, redis_url: str, port: int, api_port: int, database_url: str = ""
+) -> dict[str, str]:
     return os.environ | {
-        "DATABASE_URL": f"sqlite://{work / 'bench.db'}",
+        "DATABASE_URL": database_url or f"sqlite://{work / 'bench.db'}",
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "WECHAT_API_BASE": f"http://127.0.0.1:{api_port}",
@@ -247,16 +251,30 @@ async def bench_dialog(args: argparse.Namespace, work: Path, redis: Redis) -> No
     except ModuleNotFoundError:
         print("\nReport by bot: skipped (bot.engine is not present yet).")
         return
-    from fakes.wechat_simulate import Simulator
 
     lines = [ln for ln in Path(args.dialog).read_text("utf-8").splitlines()
              if ln.strip() and not ln.startswith("#")]  # fmt: skip
+    # PostgreSQL, as in production: several processes write at once (SQLite would lock).
+    name = f"bench_webhook_{secrets.token_hex(4)}"
+    await admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
+    try:
+        await _bench_dialog(args, work, lines, with_database(args.postgres_url, name))
+    finally:
+        await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _bench_dialog(
+    args: argparse.Namespace, work: Path, lines: list[str], database_url: str
+) -> None:
+    from fakes.wechat_simulate import Simulator
+
     port = args.port + 3
-    env = server_env(work, args.redis_url, port, port + 1)
-    subprocess.run([sys.executable, "run.py", "seed", "--enterprises", str(args.users * 5),
-                    "--records", str(args.users * 200), "--quiet"], cwd=ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-    await bind_users(env["DATABASE_URL"], args.users)
+    env = server_env(work, args.redis_url, port, port + 1, database_url)
+    for command in (["migrate"], ["seed", "--enterprises", str(args.users * 5),
+                                  "--records", str(args.users * 200), "--quiet"]):  # fmt: skip
+        subprocess.run([sys.executable, "run.py", *command], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    await bind_users(database_url, args.users)
     server = start([sys.executable, "run.py", "serve", "--port", str(port), "--with-workers", "8",
                     "--with-fake-wechat"], env)  # fmt: skip
     # Rendering is one report at a time per process: more processes render in parallel.
@@ -345,6 +363,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dialog", default=str(ROOT / "bench" / "dialog_report.txt"))
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--render-workers", type=int, default=2)
+    parser.add_argument("--postgres-url", default=DEFAULT_URL, help="for the report-by-bot part")
     # internal: the load generator and the bare server run as processes of their own
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare", type=int, default=0, help=argparse.SUPPRESS)
