@@ -87,6 +87,14 @@ class Settings:
     mp_notice_template_id: str = ""
     # Customer-service messages we allow ourselves per user between two of their messages.
     wechat_cs_quota: int = 5
+    # Which template keyword carries which field of an objection notice ("keyword=field,...";
+    # the fields: ticket_no, status, time, note). They must match the templates chosen.
+    wechat_notice_template_fields: str = (
+        "keyword1=ticket_no,keyword2=status,keyword3=time,remark=note"
+    )
+    mp_notice_template_fields: str = (
+        "character_string1=ticket_no,phrase2=status,time3=time,thing4=note"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -3,12 +3,13 @@
 The objection service enqueues, per state change::
 
     {"key": "objection-event:<id>", "user_id": 7, "enterprise_id": 3,
-     "text": "您的异议 YY2026… 已受理……",            # the customer-service message
-     "template": {"data": {"thing1": "…", ...}},      # keywords of the template messages
-     "page": "pages/objections/detail?id=12"}         # mini-program page of the subscribe message
+     "text": "您的异议（工单号 …）已由…受理……",                 # the customer-service message
+     "template": {"ticket_no": "…", "status": "已受理", "note": "", "time": "2026-11-28 10:00"},
+     "page": "pages/objection/detail?id=12"}          # mini-program page of the subscribe message
 
-`template` may also be the keyword mapping itself, and may name its own `template_id`; values may
-be plain strings or WeChat's {"value": ...}. The user gets, on the Official Account, a
+The template fields go into the templates' keywords as WECHAT_NOTICE_TEMPLATE_FIELDS and
+MP_NOTICE_TEMPLATE_FIELDS say; `template` may instead carry WeChat's shape ({"data": {keyword:
+value}}) and its own `template_id`. The user gets, on the Official Account, a
 customer-service message when the 48-hour window allows, else a template message (else, with no
 template configured, the notice is held until they write); and, when they granted the
 mini-program's subscribe template (SubscriptionGrant.remaining > 0), a subscribe message too.
@@ -54,12 +55,53 @@ NOTIFY_JOB = "notify.send"
 GRANT_USED = 43101
 
 
-def template_data(template: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
-    """The keyword data as WeChat wants it: {"thing1": {"value": "…"}}."""
+# Longest value WeChat takes per subscribe-message keyword type (the keyword without digits).
+SUBSCRIBE_LIMITS = {"thing": 20, "phrase": 5, "character_string": 32, "number": 32, "letter": 32,
+                    "symbol": 5, "name": 10, "short_thing": 5, "phone_number": 17}  # fmt: skip
+ASCII_KINDS = frozenset({"character_string", "number", "letter", "phone_number"})
+
+
+def keyword_fields(spec: str) -> list[tuple[str, str]]:
+    """ "keyword1=ticket_no,remark=note" as (keyword, field) pairs."""
+    pairs = (item.partition("=") for item in spec.split(",") if "=" in item)
+    return [(k.strip(), f.strip()) for k, _, f in pairs if k.strip() and f.strip()]
+
+
+def template_data(
+    template: Mapping[str, Any] | None, fields: str = "", *, subscribe: bool = False
+) -> dict[str, dict[str, str]]:
+    """The keyword data as WeChat wants it: {"thing1": {"value": "…"}}.
+
+    `template` is either WeChat's shape already ({"data": {keyword: value}}), or the notice's
+    fields ({"ticket_no": …, "status": …}) that `fields` maps to the template's keywords.
+    Subscribe messages refuse empty or overlong values (47003): those are filled or shortened.
+    """
     raw = dict(template or {})
-    raw = dict(raw.get("data", raw))
     raw.pop("template_id", None)
-    return {k: v if isinstance(v, dict) else {"value": str(v)} for k, v in raw.items()}
+    if "data" in raw:
+        values = dict(raw["data"])
+    elif fields:
+        values = {keyword: raw.get(field, "") for keyword, field in keyword_fields(fields)}
+    else:
+        values = raw
+    data = {}
+    for keyword, value in values.items():
+        text = str((value.get("value") if isinstance(value, dict) else value) or "")
+        data[keyword] = {"value": _fit(keyword, text) if subscribe else text}
+    return data
+
+
+def _fit(keyword: str, text: str) -> str:
+    kind = keyword.rstrip("0123456789")
+    if not text.strip():
+        return "-" if kind in ASCII_KINDS else "无"
+    limit = SUBSCRIBE_LIMITS.get(kind)
+    if limit is None or len(text) <= limit:
+        return text
+    head = text.split("（")[0]  # "已办结（已更正）": the part before the brackets reads whole
+    if head and len(head) <= limit:
+        return head
+    return text[: limit - 1] + "…" if kind == "thing" else text[:limit]
 
 
 async def claim(payload: Mapping[str, Any], user: User | None) -> Notification:
@@ -153,7 +195,9 @@ class Notifier:
             await self.oa.send_template(
                 user.oa_openid,
                 self._template_id(),
-                template_data(self.request.get("template")),
+                template_data(
+                    self.request.get("template"), self.settings.wechat_notice_template_fields
+                ),
                 client_msg_id=self.notice.key,  # WeChat sends one message per id
             )
         self.progress["oa_done"] = self.progress["oa_sent"] = True
@@ -189,7 +233,11 @@ class Notifier:
             await self.mp.send_subscribe(
                 user.mp_openid,
                 template_id,
-                template_data(self.request.get("template")),
+                template_data(
+                    self.request.get("template"),
+                    self.settings.mp_notice_template_fields,
+                    subscribe=True,
+                ),
                 page=str(self.request.get("page") or ""),
             )
         except WeChatApiError as exc:

@@ -58,6 +58,7 @@ PART_MARK_TTL_S = 7 * 24 * 3600
 # Errors after which sending again cannot help: unknown openid, unfollowed.
 GIVE_UP = frozenset({40003, 43004})
 TEXT_MAX_BYTES = 2048
+REPORT_FAILED_TEXT = "很抱歉，报告 {} 生成失败，我们已记录问题。请稍后回复“报告”重新申请。"
 
 HttpFactory = Callable[[], AbstractAsyncContextManager[aiohttp.ClientSession]]
 
@@ -284,22 +285,34 @@ def announce_bot_reports(render: Handler) -> Handler:
     """Wrap the report.render handler: a ready report asked for in the bot goes to its user."""
 
     async def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
-        await render(ctx, payload)
-        report = await Report.get_or_none(id=payload["report_id"]).prefetch_related("requester")
-        if report is None or report.channel != Channel.BOT or report.status != ReportStatus.READY:
-            return
-        openid = report.requester.oa_openid if report.requester else None
-        if not openid:
-            return
-        # Once per report, however often the render job is delivered.
-        mark = f"wx:report-announced:{report.id}"
-        if await ctx.redis.set(mark, "1", nx=True, ex=PART_MARK_TTL_S):
-            try:
-                await enqueue_replies(
-                    ctx.redis, [OutboundMessage(openid, "report", report_id=report.id)]
-                )
-            except Exception:
-                await ctx.redis.delete(mark)
-                raise
+        try:
+            await render(ctx, payload)
+        except Exception:
+            # On its last try the render job marks the report failed: say so, or the user
+            # would wait for ever.
+            await _announce(ctx.redis, payload["report_id"])
+            raise
+        await _announce(ctx.redis, payload["report_id"])
 
     return handle
+
+
+async def _announce(redis: Redis, report_id: int) -> None:
+    report = await Report.get_or_none(id=report_id).prefetch_related("requester")
+    if report is None or report.channel != Channel.BOT:
+        return
+    openid = report.requester.oa_openid if report.requester else None
+    if not openid or report.status not in (ReportStatus.READY, ReportStatus.FAILED):
+        return
+    if report.status == ReportStatus.READY:
+        message = OutboundMessage(openid, "report", report_id=report.id)
+    else:
+        message = OutboundMessage(openid, "text", text=REPORT_FAILED_TEXT.format(report.number))
+    # Once per report, however often the render job is delivered.
+    mark = f"wx:report-announced:{report.id}"
+    if await redis.set(mark, "1", nx=True, ex=PART_MARK_TTL_S):
+        try:
+            await enqueue_replies(redis, [message])
+        except Exception:
+            await redis.delete(mark)
+            raise

@@ -196,3 +196,46 @@ async def test_a_user_who_unfollowed_is_not_retried_for_ever(
     assert row.status == NotificationStatus.FAILED  # and not retried: nothing would come of it
     assert row.error is not None and "43004" in row.error
     assert fake.sent == []
+
+
+async def test_the_objection_services_fields_fill_both_templates_keywords(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat, db: str
+) -> None:
+    fake.templates[SUBSCRIBE_TEMPLATE] = ("character_string1", "phrase2", "time3", "thing4")
+    user = await make_user(hours_since_last_message=60)
+    await SubscriptionGrant.create(user=user, template_id=SUBSCRIBE_TEMPLATE, remaining=1)
+    fake.grant_subscription("o_alice_mp", SUBSCRIBE_TEMPLATE)
+    fields = {"ticket_no": "YY20261128000001", "status": "已办结（已更正）", "note": "",
+              "time": "2026-11-28 10:00"}  # fmt: skip
+    await run(redis, settings_on_fake, {**notice(user), "template": fields})
+
+    [template] = fake.sent_to("o_alice", "template")
+    assert template.payload["data"] == {
+        "keyword1": {"value": "YY20261128000001"},
+        "keyword2": {"value": "已办结（已更正）"},
+        "keyword3": {"value": "2026-11-28 10:00"},
+        "remark": {"value": ""},
+    }
+    [subscribe] = fake.sent_to("o_alice_mp", "subscribe")  # WeChat took it: no 47003
+    assert subscribe.payload["data"] == {
+        "character_string1": {"value": "YY20261128000001"},
+        "phrase2": {"value": "已办结"},  # five characters at most
+        "time3": {"value": "2026-11-28 10:00"},
+        "thing4": {"value": "无"},  # an empty value is refused
+    }
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "expected"),
+    [
+        ("thing4", "异" * 25, "异" * 19 + "…"),
+        ("phrase2", "不予受理决定", "不予受理决"),
+        ("character_string1", "", "-"),
+        ("time3", "", "无"),
+    ],
+)
+def test_subscribe_values_are_fitted_to_their_keyword_type(
+    keyword: str, value: str, expected: str
+) -> None:
+    fitted = template_data({"v": value}, f"{keyword}=v", subscribe=True)
+    assert fitted == {keyword: {"value": expected}}

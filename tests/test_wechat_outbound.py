@@ -201,3 +201,23 @@ async def test_an_image_reply_is_uploaded_and_sent(
 
     [sent] = fake.sent_to("o_alice")
     assert fake.media[sent.payload["image"]["media_id"]].data == PNG
+
+
+async def test_a_bot_report_whose_rendering_failed_for_good_is_reported_to_its_user(
+    redis: Redis, settings: Settings, alice: User
+) -> None:
+    report = await ready_report(settings, alice, channel="bot")
+
+    async def render(ctx: JobContext, payload: dict[str, Any]) -> None:
+        # The last delivery of a failing render job marks the report failed, then raises.
+        await Report.filter(id=payload["report_id"]).update(status=ReportStatus.FAILED)
+        raise RuntimeError("renderer crashed")
+
+    job = JobContext(redis, settings, "reports:render", "report.render", "3-0", "3-0", 5, None)
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            await announce_bot_reports(render)(job, {"report_id": report.id})
+
+    [(_, fields)] = await redis.xrange(OUTBOUND_STREAM)
+    text = json.loads(fields[b"payload"])["text"]
+    assert text.startswith(f"很抱歉，报告 {report.number} 生成失败")
