@@ -52,7 +52,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.with_fake_wechat:
         app.cleanup_ctx.append(fake_wechat_ctx(settings))
         print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
-    web.run_app(app, host=args.host or settings.host, port=port, print=None)
+    # access_log=None: the request-id middleware logs every request already, and aiohttp's
+    # access logger formats each line even when its level discards it (half the throughput).
+    web.run_app(app, host=args.host or settings.host, port=port, print=None, access_log=None)
     return 0
 
 
@@ -352,6 +354,28 @@ def cmd_dept_revoke_key(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def cmd_operator_create(args: argparse.Namespace) -> int:
+    from services.db import database
+    from services.errors import ServiceError
+    from services.operators import create_operator
+
+    settings = load_settings()
+
+    async def go() -> int:
+        async with database(settings.database_url):
+            try:
+                new = await create_operator(args.name, args.channel)
+            except ServiceError as exc:
+                print(f"错误：{exc.message}", file=sys.stderr)
+                return 2
+        label = "窗口" if new.channel == "hall" else "自助终端"
+        print(f"{label}操作员 {new.name} 的密钥（编号 {new.id}，只显示这一次，请妥善保存）：")
+        print(new.key)
+        return 0
+
+    return asyncio.run(go())
+
+
 def cmd_dept_quality(args: argparse.Namespace) -> int:
     from config.calendar import calendar_for
     from services.db import database
@@ -556,6 +580,12 @@ def build_parser() -> argparse.ArgumentParser:
     dept.add_parser("quality", help="every department's data quality").set_defaults(
         func=cmd_dept_quality
     )
+    operator = sub.add_parser("operator", help="service-hall windows and terminals")
+    operator_sub = operator.add_subparsers(dest="operator", required=True)
+    op_create = operator_sub.add_parser("create", help="print a new operator key, once")
+    op_create.add_argument("name", help="e.g. 渝中区政务服务中心-3号窗口")
+    op_create.add_argument("--channel", choices=["hall", "terminal"], required=True)
+    op_create.set_defaults(func=cmd_operator_create)
     audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(
         dest="audit", required=True
     )

@@ -28,6 +28,8 @@ def _generate() -> dict[str, str]:
         "REPORT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         # Key of the HMAC that signs expiring download links.
         "LINK_SIGNING_KEY": secrets.token_hex(32),
+        # Fernet key that encrypts agents' phone numbers (mini-program bindings).
+        "PHONE_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
 
 

@@ -25,6 +25,7 @@ SECRET_FIELDS = frozenset(
         "ops_token",
         "report_signing_key",
         "link_signing_key",
+        "phone_encryption_key",
     }
 )
 
@@ -70,6 +71,14 @@ class Settings:
     objection_accept_days: int = 2
     objection_resolve_days: int = 5
     objection_repair_days: int = 10
+    # Mini-program API: agents' phone numbers are encrypted with this Fernet key (derived from
+    # ID_HASH_KEY when unset); browser origins allowed by CORS (comma-separated); session TTL;
+    # rate limits per minute, per user and per client IP.
+    phone_encryption_key: str = ""
+    cors_origins: str = ""
+    mp_session_ttl_s: int = 2 * 60 * 60
+    mp_rate_per_user: int = 120
+    mp_rate_per_ip: int = 600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

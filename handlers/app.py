@@ -14,6 +14,7 @@ from handlers import (
     dept_objections,
     health,
     metrics,
+    mp,
     mp_objections,
     ops,
     ops_stats,
@@ -86,4 +87,5 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
     mp_objections.setup(app)  # issue 7: objections
     dept_objections.setup(app)
     ops_stats.setup(app)
+    mp.setup(app)
     return app

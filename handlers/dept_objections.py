@@ -12,10 +12,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from handlers.auth import require_department
 from handlers.keys import REDIS, SETTINGS
-from handlers.objection_forms import path_id, read_form, readable_json
+from handlers.mp_common import path_id
+from handlers.objection_forms import read_form, readable_json
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
@@ -60,9 +62,21 @@ async def detail(request: web.Request) -> web.Response:
     return await _detail(await require_department(request), path_id(request))
 
 
-async def act(request: web.Request) -> web.Response:
+ACTIONS = ("accept", "reject", "resolve", "handover", "close")
+
+
+def _action(action: str) -> Handler:
+    """The handler of one action: each has its own path, so the document can describe it."""
+
+    async def handle(request: web.Request) -> web.Response:
+        return await act(request, action)
+
+    return handle
+
+
+async def act(request: web.Request, action: str) -> web.Response:
     department = await require_department(request)
-    objection_id, action = path_id(request), request.match_info["action"]
+    objection_id = path_id(request)
     form = await read_form(request)
     redis, settings = request.app[REDIS], request.app[SETTINGS]
     note = form.text("note")
@@ -116,8 +130,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/dept/objections", list_routed)
     app.router.add_get("/api/dept/objections/{id}", detail)
-    app.router.add_post(
-        "/api/dept/objections/{id}/{action:accept|reject|resolve|handover|close}", act
-    )
+    for action in ACTIONS:
+        app.router.add_post(f"/api/dept/objections/{{id}}/{action}", _action(action))
     app.router.add_get("/api/dept/objections/{id}/events/{event_id}/attachments/{n}", attachment)
     app.cleanup_ctx.append(sweeper_ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from redis.asyncio import Redis
 
 from config.settings import Settings
@@ -15,3 +15,4 @@ REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", AppMetrics)
 WORKER = web.AppKey("worker", Worker)
 SIGNER = web.AppKey("signer", SnapshotSigner)
+MP_HTTP = web.AppKey("mp_http", ClientSession)  # mini-program login's calls to WeChat

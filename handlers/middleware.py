@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import secrets
 import time
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from config.logging import request_id_var
 from services.errors import ServiceError
@@ -14,6 +17,8 @@ from services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# Error messages are Chinese: send them as such, not as \u escapes.
+readable_json = functools.partial(json.dumps, ensure_ascii=False)
 
 # aiohttp's own HTTP errors (404 route, 405 method, 413 body) in Chinese.
 _HTTP_MESSAGES = {
@@ -48,12 +53,30 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
     try:
         return await handler(request)
     except ServiceError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        retry_after = exc.details.get("retry_after_s")
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else None
+        return web.json_response(
+            exc.to_dict(), status=exc.status, headers=headers, dumps=readable_json
+        )
+    except RedisError:
+        # Sessions, rate limits and queues live in Redis: while it is away, say so plainly.
+        log.warning("redis unavailable on %s %s", request.method, request.path)
+        return web.json_response(
+            {
+                "code": "store_unavailable",
+                "message": "服务暂时不可用（缓存服务无响应），请稍后再试",
+            },
+            status=503,
+            headers={"Retry-After": "5"},
+            dumps=readable_json,
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code, message = _HTTP_MESSAGES.get(exc.status, ("http_error", "请求未能完成"))
-        return web.json_response({"code": code, "message": message}, status=exc.status)
+        return web.json_response(
+            {"code": code, "message": message}, status=exc.status, dumps=readable_json
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response(

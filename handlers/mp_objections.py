@@ -6,7 +6,8 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_session
-from handlers.objection_forms import path_id, read_form, readable_json
+from handlers.mp_common import path_id
+from handlers.objection_forms import INT32_MAX, positive_id, read_form, readable_json
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
@@ -17,7 +18,7 @@ from services.objection_views import objection_dict, record_dict
 async def submit(request: web.Request) -> web.Response:
     session = await mp_session(request)
     form = await read_form(request)
-    enterprise_id = form.number("enterprise_id")
+    enterprise_id = form.number("enterprise_id", INT32_MAX)
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
     objection = await objections.submit_objection(
@@ -28,7 +29,7 @@ async def submit(request: web.Request) -> web.Response:
         text=form.text("text"),
         record_id=form.number("record_id"),
         report_id=form.number("report_id"),
-        domain=form.number("domain"),
+        domain=form.number("domain", INT32_MAX),
         images=form.images,
         settings=request.app[SETTINGS],
     )
@@ -54,22 +55,12 @@ async def list_mine(request: web.Request) -> web.Response:
 async def records(request: web.Request) -> web.Response:
     """The records of an enterprise an objection may point at (?enterprise_id=&domain=)."""
     session = await mp_session(request)
-    enterprise_id = _query_number(request, "enterprise_id")
+    enterprise_id = positive_id(request.query.get("enterprise_id"), "enterprise_id", INT32_MAX)
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
-    rows = await objections.records_open_to_objection(
-        session.user_id, enterprise_id, _query_number(request, "domain")
-    )
+    domain = positive_id(request.query.get("domain"), "domain", INT32_MAX)
+    rows = await objections.records_open_to_objection(session.user_id, enterprise_id, domain)
     return web.json_response({"items": [record_dict(r) for r in rows]}, dumps=readable_json)
-
-
-def _query_number(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name, "")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise InvalidRequest(f"{name} 应为整数", code="invalid_number")
-    return int(raw)
 
 
 async def detail(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ Images are read part by part and refused as soon as one passes 2 MB or a tenth o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from services.errors import InvalidRequest
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
@@ -22,6 +24,22 @@ MAX_FIELD_BYTES = 64 * 1024
 # Chinese as itself in JSON answers, not as \u escapes.
 readable_json = functools.partial(json.dumps, ensure_ascii=False)
 IMAGE_FIELDS = ("images", "images[]", "image", "file")
+# The largest ids the columns hold: enterprises and domains are 32-bit, the rest 64-bit.
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+
+
+def positive_id(value: Any, name: str, maximum: int = INT64_MAX) -> int | None:
+    """An id from a form or query field: None when absent, 400 unless a whole number that
+    the column can hold (a larger one would fail in the database, not here)."""
+    if value is None or value == "":
+        return None
+    number = 0
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError):  # also for digits past int()'s length limit
+            number = int(value)
+    if not 1 <= number <= maximum:
+        raise InvalidRequest(f"{name} 应为正整数", code="invalid_number", field=name)
+    return number
 
 
 @dataclass
@@ -31,16 +49,10 @@ class ObjectionForm:
 
     def text(self, name: str) -> str:
         value = self.fields.get(name)
-        return "" if value is None else str(value)
+        return "" if value is None else _no_nul(str(value), name)
 
-    def number(self, name: str) -> int | None:
-        value = self.fields.get(name)
-        if value is None or value == "":
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise InvalidRequest(f"{name} 应为整数", code="invalid_number", field=name) from None
+    def number(self, name: str, maximum: int = INT64_MAX) -> int | None:
+        return positive_id(self.fields.get(name), name, maximum)
 
     def mapping(self, name: str) -> dict[str, Any] | None:
         value = self.fields.get(name)
@@ -56,12 +68,11 @@ class ObjectionForm:
         return value or None
 
 
-def path_id(request: web.Request, name: str = "id") -> int:
-    """A numeric path segment, or 400."""
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise InvalidRequest("编号应为整数", code="invalid_id") from None
+def _no_nul(text: str, name: str) -> str:
+    """PostgreSQL stores no NUL character in text or JSON: refused here, not a 500 there."""
+    if "\x00" in text:
+        raise InvalidRequest(f"{name} 含有不允许的字符", code="invalid_character", field=name)
+    return text
 
 
 async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
@@ -74,27 +85,34 @@ async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
     return bytes(data)
 
 
+async def _read_multipart(request: web.Request, form: ObjectionForm) -> None:
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise InvalidRequest("不支持嵌套的表单", code="invalid_form")
+        if part.filename is not None or part.name in IMAGE_FIELDS:
+            if len(form.images) == MAX_IMAGES:
+                raise too_many()
+            # Some clients (aiohttp's among them) percent-encode non-ASCII file names.
+            name = _no_nul(unquote(part.filename or ""), "文件名")
+            data = await _read_part(part, MAX_IMAGE_BYTES)
+            if data is None:
+                raise too_large(name)
+            form.images.append((name, data))
+        elif part.name:
+            value = await _read_part(part, MAX_FIELD_BYTES)
+            if value is None:
+                raise InvalidRequest(f"字段 {part.name} 过长", code="field_too_long")
+            form.fields[part.name] = value.decode("utf-8", errors="replace")
+
+
 async def read_form(request: web.Request) -> ObjectionForm:
     form = ObjectionForm()
     if request.content_type == "multipart/form-data":
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise InvalidRequest("不支持嵌套的表单", code="invalid_form")
-            if part.filename is not None or part.name in IMAGE_FIELDS:
-                if len(form.images) == MAX_IMAGES:
-                    raise too_many()
-                # Some clients (aiohttp's among them) percent-encode non-ASCII file names.
-                name = unquote(part.filename or "")
-                data = await _read_part(part, MAX_IMAGE_BYTES)
-                if data is None:
-                    raise too_large(name)
-                form.images.append((name, data))
-            elif part.name:
-                value = await _read_part(part, MAX_FIELD_BYTES)
-                if value is None:
-                    raise InvalidRequest(f"字段 {part.name} 过长", code="field_too_long")
-                form.fields[part.name] = value.decode("utf-8", errors="replace")
+        try:
+            await _read_multipart(request, form)
+        except (BadHttpMessage, ValueError):  # a malformed part header, a missing boundary
+            raise InvalidRequest("表单格式有误", code="invalid_form") from None
         return form
     if request.content_type == "application/x-www-form-urlencoded":
         form.fields = {k: str(v) for k, v in (await request.post()).items()}

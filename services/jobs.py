@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from queues.producer import enqueue
 from queues.registry import JobContext, Registry
+from services import bindings
 from services.audit import append_audit
 from services.ingest_quality import data_as_of_all
 from services.ops import STREAMS
@@ -79,6 +80,7 @@ async def data_as_of_for_report(domains: Sequence[int]) -> Mapping[int, date | N
 
 def build_registry(settings: Settings) -> Registry:
     """Every job YuCredit's workers know."""
+    bindings.configure(settings)  # the bot binds enterprises in workers: it needs the keys
     registry = Registry()
     registry.add(CANARY_JOB, handle_canary)
     registry.add(

@@ -197,3 +197,14 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+async def mp_cli(aiohttp_client, settings: Settings, db: str, redis: Redis, fake_wechat):  # type: ignore[no-untyped-def]
+    """A client for the whole application, its WeChat API base pointed at `fake_wechat`."""
+    from dataclasses import replace
+
+    from handlers.app import create_app
+
+    app = create_app(replace(settings, wechat_api_base=fake_wechat.base_url))
+    return await aiohttp_client(app)

@@ -1,0 +1,43 @@
+"""Small helpers shared by the mini-program and window handlers: JSON in, JSON out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from handlers.middleware import readable_json as dumps
+from services.errors import InvalidRequest
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, or 400 with a Chinese message."""
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise InvalidRequest("请求内容过大", code="body_too_large")
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:  # a chunked body announces no length
+            raise InvalidRequest("请求内容过大", code="body_too_large")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("请求内容应为 JSON 对象", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("请求内容应为 JSON 对象", code="invalid_json")
+    return body
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A numeric id from the path; 404 for anything else (as for an unknown id)."""
+    value = request.match_info[name]
+    if not value.isdigit() or len(value) > 18:
+        raise web.HTTPNotFound()
+    return int(value)

@@ -1,0 +1,40 @@
+"""Service-hall windows and self-service terminals (/api/hall): an operator key, and the
+enterprise's consent checked at the window."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers.keys import REDIS, SETTINGS
+from handlers.mp_auth import bearer_token, limit_ip
+from handlers.mp_common import ok, path_id, read_json
+from models.user import Operator
+from services.mp_reports import report_for_operator, request_at_window
+from services.operators import authenticate_operator
+from services.ratelimit import check_rate
+
+
+async def _operator(request: web.Request) -> Operator:
+    """The calling operator, within the per-IP and per-operator rate limits."""
+    await limit_ip(request)
+    operator = await authenticate_operator(bearer_token(request) or "")
+    await check_rate(request.app[REDIS], f"hall:operator:{operator.id}",
+                     request.app[SETTINGS].mp_rate_per_user)  # fmt: skip
+    return operator
+
+
+async def create_report(request: web.Request) -> web.Response:
+    operator = await _operator(request)
+    body = await read_json(request)
+    result = await request_at_window(request.app[REDIS], operator, body)
+    return ok(result, status=202)
+
+
+async def get_report(request: web.Request) -> web.Response:
+    operator = await _operator(request)
+    return ok(await report_for_operator(request.app[SETTINGS], operator, path_id(request)))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/hall/reports", create_report)
+    app.router.add_get("/api/hall/reports/{id}", get_report, allow_head=False)

@@ -1,0 +1,103 @@
+"""schemathesis against /api/openapi.json: generated requests, valid and invalid, to every
+operation, with real credentials so that they get past authentication. No answer may be a 5xx
+or break the document (status, content type, headers, body schema).
+
+schemathesis is synchronous: it runs in a worker thread against the app served on the test's
+event loop. The number of examples is bounded so that this takes seconds per backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis.errors import Unsatisfiable
+from redis.asyncio import Redis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.settings import Settings
+from fakes.wechat import FakeWeChat
+from handlers.app import create_app
+from services.departments import create_department_key
+from services.operators import create_operator
+from tests.test_mp_support import auth, bind, invite, login, make_enterprises
+
+EXAMPLES_PER_MODE = 12
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]  # fmt: skip
+# Logging out would end the session the other operations use.
+SKIPPED = {("POST", "/api/mp/logout")}
+
+
+async def test_generated_requests_get_no_5xx_and_answers_that_fit_the_document(
+    aiohttp_client,
+    settings: Settings,
+    db: str,
+    redis: Redis,
+    fake_wechat: FakeWeChat,
+    tmp_path: Path,
+):
+    app = create_app(replace(settings, wechat_api_base=fake_wechat.base_url,
+                             mp_rate_per_ip=10**6, mp_rate_per_user=10**6,
+                             objection_files_dir=tmp_path / "objections"))  # fmt: skip
+    client = await aiohttp_client(app)
+    await make_enterprises()
+    token = await login(client, fake_wechat, "o_rep")
+    await bind(client, token, "A")
+    await client.post("/api/mp/reports", json={"uscc": "x"}, headers=auth(token))
+    await invite(client, token, "A")
+    credentials = {
+        "/api/mp": auth(token),
+        "/api/hall": auth((await create_operator("窗口1", "hall")).key),
+        "/api/dept": auth((await create_department_key("samr")).key),
+    }
+    base_url = str(client.make_url("")).rstrip("/")
+    failures = await asyncio.get_running_loop().run_in_executor(None, _fuzz, base_url, credentials)
+    assert not failures, "\n\n".join(failures)
+
+
+def _fuzz(base_url: str, credentials: dict[str, dict[str, str]]) -> list[str]:
+    schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json")
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in SKIPPED:
+            continue
+        headers = next(
+            (h for prefix, h in credentials.items() if operation.path.startswith(prefix)), {}
+        )
+        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+            try:
+                _exercise(operation, mode, base_url, headers)
+            except Unsatisfiable:
+                assert mode == schemathesis.GenerationMode.NEGATIVE  # nothing to make invalid
+            except Exception as exc:  # report every operation, not just the first failing one
+                failures.append(
+                    f"{operation.method.upper()} {operation.path} ({mode.value}): {exc}"
+                )
+    return failures
+
+
+def _exercise(
+    operation: schemathesis.APIOperation,
+    mode: schemathesis.GenerationMode,
+    base_url: str,
+    headers: dict[str, str],
+) -> None:
+    @hsettings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None,
+               suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
+
+    check()
