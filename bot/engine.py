@@ -21,6 +21,7 @@ from bot.dialogs import (
     Reply,
     StepResult,
     Turn,
+    bind,
     objection,
     progress,
     report,
@@ -35,7 +36,7 @@ from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, objection, progress, verify)}
+DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, bind, objection, progress, verify)}
 
 TIMED_OUT_TEXT = "由于30分钟没有操作，上次的办理已结束，请重新开始。"
 SORRY_TEXT = "抱歉，系统出了点问题，请稍后再试；也可回复“取消”重新开始。"

@@ -95,7 +95,13 @@ async def test_events_that_are_not_the_user_talking_get_no_reply(
 
 @pytest.mark.parametrize(
     ("key", "dialog"),
-    [(menu.MENU_REPORT, "report"), (menu.MENU_VERIFY, "verify"), (menu.MENU_PROGRESS, None)],
+    [
+        (menu.MENU_REPORT, "report"),
+        (menu.MENU_BIND, "bind"),
+        (menu.MENU_OBJECTION, None),  # no ready report yet: it says so and ends
+        (menu.MENU_VERIFY, "verify"),
+        (menu.MENU_PROGRESS, None),
+    ],
 )
 async def test_menu_clicks_start_their_dialogs(
     db: str, redis: Redis, settings: Settings, key: str, dialog: str | None
