@@ -197,6 +197,17 @@ async def test_a_wrong_agent_code_is_refused_and_counted(
     assert (await chat.state()).step == "uscc"
 
 
+@pytest.mark.parametrize("text", ["abc", "我要绑定公司", "ABCD-EFGH"])
+async def test_text_that_is_neither_a_uscc_nor_a_code_is_asked_again_without_counting(
+    db: str, redis: Redis, settings: Settings, text: str
+) -> None:
+    chat = Chat(redis, settings)
+    await chat.say("绑定")
+    [reply] = await chat.say(text)
+    assert reply == f"没有看懂。{bind_dialog.ASK_USCC}"
+    assert not await AuditEntry.filter(action="binding.failed").exists()
+
+
 async def test_binding_an_enterprise_already_bound_is_not_repeated(
     db: str, redis: Redis, settings: Settings
 ) -> None:

@@ -16,7 +16,12 @@ from models.enterprise import Enterprise
 from models.enums import BindingRole
 from models.user import Binding
 from services.access import live_bindings
-from services.bindings import bind_legal_representative, redeem_agent_invite
+from services.bindings import (
+    CODE_LENGTH,
+    bind_legal_representative,
+    normalise_code,
+    redeem_agent_invite,
+)
 from services.errors import ServiceError
 from services.identity import normalise_uscc
 
@@ -28,9 +33,10 @@ ASK_USCC = (
 )
 ASK_NAME = "请输入法定代表人姓名。"
 ASK_ID = "请输入法定代表人的居民身份证号码（仅用于核验身份，平台不保存明文）。"
-# 18 letters and digits is a USCC (maybe mistyped); other short codes are agent codes.
+# 18 letters and digits is a USCC (maybe mistyped); a code of the agent codes' length is one.
+# Anything else is asked again without counting as a wrong try.
 _USCC_LIKE = re.compile(r"[0-9A-Za-z]{18}")
-_AGENT_CODE = re.compile(r"(?:授权码[:：]?)?([0-9A-Za-z-]{4,32})")
+_AGENT_CODE = re.compile(r"(?:授权码[:：]?)?([0-9A-Za-z-]+)")
 _PERSON_NAME = re.compile(r"[\u4e00-\u9fa5·•A-Za-z ]{2,30}")
 
 
@@ -59,7 +65,7 @@ async def ask_uscc(state: DialogState, turn: Turn) -> StepResult:
     word = turn.word.upper()
     if not _USCC_LIKE.fullmatch(word):
         code = _AGENT_CODE.fullmatch(word)
-        if code is None:
+        if code is None or len(normalise_code(code.group(1))) != CODE_LENGTH:
             return state, [f"没有看懂。{ASK_USCC}"]
         return await _redeem(turn, code.group(1))
     uscc = normalise_uscc(word)
