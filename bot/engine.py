@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from types import ModuleType
 
 from redis.asyncio import Redis
@@ -21,6 +20,7 @@ from bot.dialogs import (
     Reply,
     StepResult,
     Turn,
+    bind,
     objection,
     progress,
     report,
@@ -35,23 +35,23 @@ from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, objection, progress, verify)}
+DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, bind, objection, progress, verify)}
 
 TIMED_OUT_TEXT = "由于30分钟没有操作，上次的办理已结束，请重新开始。"
 SORRY_TEXT = "抱歉，系统出了点问题，请稍后再试；也可回复“取消”重新开始。"
 
 
-async def _user(openid: str, now: float) -> User:
-    """The Official Account user, created on first contact; notes when they last wrote."""
-    seen = datetime.fromtimestamp(now, UTC)
+async def _user(openid: str) -> User:
+    """The Official Account user, created on first contact.
+
+    When the user last wrote (WeChat's 48-hour window) is the inbound job's to record.
+    """
     user = await User.get_or_none(oa_openid=openid)
     if user is None:
         try:
-            return await User.create(oa_openid=openid, oa_last_message_at=seen)
-        except IntegrityError:  # created by a concurrent message a moment ago
+            user = await User.create(oa_openid=openid)
+        except IntegrityError:  # created by a mini-program login or another job a moment ago
             user = await User.get(oa_openid=openid)
-    user.oa_last_message_at = seen
-    await user.save(update_fields=["oa_last_message_at"])
     return user
 
 
@@ -132,7 +132,7 @@ async def handle(
             state = IDLE  # written by a version with other dialogs or steps: start afresh
         if timed_out:
             notices.append(TIMED_OUT_TEXT)
-        turn = Turn(redis, settings, await _user(msg.openid, now), msg, now, download_media)
+        turn = Turn(redis, settings, await _user(msg.openid), msg, now, download_media)
     except Exception:
         log.exception("bot: loading the conversation failed")
         return _outbound(msg.openid, [SORRY_TEXT])

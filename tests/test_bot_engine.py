@@ -12,7 +12,7 @@ from bot import engine, menu
 from bot.state import IDLE_TIMEOUT_S, DialogState, save_state
 from config.settings import Settings
 from models.user import User
-from tests.bot_support import START, Chat, bound_chat
+from tests.bot_support import Chat, bound_chat
 
 
 async def test_subscribing_is_answered_with_a_welcome_and_the_menu(
@@ -20,9 +20,7 @@ async def test_subscribing_is_answered_with_a_welcome_and_the_menu(
 ) -> None:
     out = await Chat(redis, settings).event("subscribe")
     assert [o.text for o in out] == [menu.WELCOME_TEXT, menu.MENU_TEXT]
-    user = await User.get(oa_openid="o-user-1")
-    assert user.oa_last_message_at is not None
-    assert user.oa_last_message_at.timestamp() == START
+    assert await User.exists(oa_openid="o-user-1")  # created on first contact
 
 
 async def test_unsubscribing_ends_the_dialog_and_sends_nothing(
@@ -95,7 +93,13 @@ async def test_events_that_are_not_the_user_talking_get_no_reply(
 
 @pytest.mark.parametrize(
     ("key", "dialog"),
-    [(menu.MENU_REPORT, "report"), (menu.MENU_VERIFY, "verify"), (menu.MENU_PROGRESS, None)],
+    [
+        (menu.MENU_REPORT, "report"),
+        (menu.MENU_BIND, "bind"),
+        (menu.MENU_OBJECTION, None),  # no ready report yet: it says so and ends
+        (menu.MENU_VERIFY, "verify"),
+        (menu.MENU_PROGRESS, None),
+    ],
 )
 async def test_menu_clicks_start_their_dialogs(
     db: str, redis: Redis, settings: Settings, key: str, dialog: str | None

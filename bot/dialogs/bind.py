@@ -1,0 +1,125 @@
+"""Bind (绑定企业): the USCC, the enterprise's name confirmed, the legal representative's name and
+ID number; or an agent's authorisation code (授权码) from the mini-program.
+
+The same rules as the mini-program, in services.bindings: keyed hashes of ID numbers, lockout
+after repeated wrong tries. The ID number is never kept in the dialog state: it is checked in the
+step that receives it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialogs import NO_WORDS, YES_WORDS, StepResult, Turn
+from bot.state import IDLE, DialogState, once
+from models.enterprise import Enterprise
+from models.enums import BindingRole
+from models.user import Binding
+from services.access import live_bindings
+from services.bindings import (
+    CODE_LENGTH,
+    bind_legal_representative,
+    normalise_code,
+    redeem_agent_invite,
+)
+from services.errors import ServiceError
+from services.identity import normalise_uscc
+
+NAME = "bind"
+TITLE = "绑定企业"
+
+ASK_USCC = (
+    "请发送企业的统一社会信用代码（18位）。\n经办人请直接发送法定代表人在小程序中生成的授权码。"
+)
+ASK_NAME = "请输入法定代表人姓名。"
+ASK_ID = "请输入法定代表人的居民身份证号码（仅用于核验身份，平台不保存明文）。"
+# 18 letters and digits is a USCC (maybe mistyped); a code of the agent codes' length is one.
+# Anything else is asked again without counting as a wrong try.
+_USCC_LIKE = re.compile(r"[0-9A-Za-z]{18}")
+_AGENT_CODE = re.compile(r"(?:授权码[:：]?)?([0-9A-Za-z-]+)")
+_PERSON_NAME = re.compile(r"[\u4e00-\u9fa5·•A-Za-z ]{2,30}")
+
+
+def _done(binding: Binding, name: str) -> str:
+    role = BindingRole(binding.role).label
+    return f"绑定成功：您已作为{role}绑定“{name}”。回复“报告”可申请报告，回复“菜单”查看全部服务。"
+
+
+async def start(turn: Turn) -> StepResult:
+    bound = [b.enterprise.name for b in await live_bindings(turn.user.id)]
+    intro = f"您已绑定：{'、'.join(bound)}。如需再绑定一家企业：\n" if bound else ""
+    return DialogState(NAME, "uscc"), [intro + ASK_USCC]
+
+
+async def _redeem(turn: Turn, code: str) -> StepResult:
+    async def redeem() -> dict[str, str]:
+        binding = await redeem_agent_invite(turn.redis, turn.user.id, code)
+        enterprise = await Enterprise.get(id=binding.enterprise_id)
+        return {"text": _done(binding, enterprise.name)}
+
+    done = await once(turn.redis, turn.once_key("bind"), redeem)
+    return IDLE, [done["text"]]
+
+
+async def ask_uscc(state: DialogState, turn: Turn) -> StepResult:
+    word = turn.word.upper()
+    if not _USCC_LIKE.fullmatch(word):
+        code = _AGENT_CODE.fullmatch(word)
+        if code is None or len(normalise_code(code.group(1))) != CODE_LENGTH:
+            return state, [f"没有看懂。{ASK_USCC}"]
+        return await _redeem(turn, code.group(1))
+    uscc = normalise_uscc(word)
+    enterprise = await Enterprise.get_or_none(uscc=uscc)
+    if enterprise is None:
+        return state, ["未找到该统一社会信用代码对应的企业，请核对后重新发送。"]
+    if any(b.enterprise_id == enterprise.id for b in await live_bindings(turn.user.id)):
+        return IDLE, [f"您已绑定“{enterprise.name}”，无需重复绑定。"]
+    state = state.at("confirm_name", uscc=uscc, enterprise_name=enterprise.name)
+    return state, [
+        f"企业名称：{enterprise.name}\n是否为您要绑定的企业？回复“是”继续，回复“否”重新输入。"
+    ]
+
+
+async def confirm_name(state: DialogState, turn: Turn) -> StepResult:
+    if turn.word in YES_WORDS:
+        return state.at("legal_name"), [ASK_NAME]
+    if turn.word in NO_WORDS:
+        return DialogState(NAME, "uscc"), [ASK_USCC]
+    return state, ["请回复“是”继续，或回复“否”重新输入统一社会信用代码。"]
+
+
+async def ask_legal_name(state: DialogState, turn: Turn) -> StepResult:
+    name = turn.text
+    if not _PERSON_NAME.fullmatch(name):
+        return state, [f"姓名格式有误。{ASK_NAME}"]
+    return state.at("id_number", legal_rep_name=name), [ASK_ID]
+
+
+async def ask_id_number(state: DialogState, turn: Turn) -> StepResult:
+    async def bind() -> dict[str, str]:
+        binding = await bind_legal_representative(
+            turn.redis,
+            turn.user.id,
+            state.data["uscc"],
+            state.data["enterprise_name"],
+            state.data["legal_rep_name"],
+            turn.word.upper(),
+            channel="bot",
+        )
+        return {"text": _done(binding, state.data["enterprise_name"])}
+
+    try:
+        done = await once(turn.redis, turn.once_key("bind"), bind)
+    except ServiceError as exc:
+        if exc.status == 429:  # locked out: trying again now cannot help
+            return IDLE, [exc.message]
+        return state.at("legal_name"), [f"{exc.message}\n{ASK_NAME}"]
+    return IDLE, [done["text"]]
+
+
+STEPS = {
+    "uscc": ask_uscc,
+    "confirm_name": confirm_name,
+    "legal_name": ask_legal_name,
+    "id_number": ask_id_number,
+}
