@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from bot import menu
 from bot.dialogs import CHINA
+from bot.dialogs import bind as bind_dialog
 from bot.dialogs import objection as objection_dialog
 from bot.dialogs.report import PURPOSE_QUESTION, SPAN_QUESTION
 from bot.parse_domains import DOMAINS_HELP, catalogue_list
@@ -35,7 +36,7 @@ from models.enums import Channel, ObjectionKind, RecordKind, RecordStatus
 from models.objection import Objection
 from models.record import Record
 from models.report import Report
-from models.user import User
+from models.user import Binding, User
 from services import bindings
 from tests.bot_support import ID_NUMBER, LEGAL_REP, NAME, USCC, bind, make_enterprise
 from tests.test_wechat_simulate import simulate
@@ -119,12 +120,18 @@ async def test_subscribe_report_and_objection_through_webhook_queues_and_workers
     await user.push(event_xml(OPENID, "subscribe"))
     assert await user.wait_for(2) == [menu.WELCOME_TEXT, menu.MENU_TEXT]
 
-    # Binding as the legal representative (the bot's own binding dialog is helper h4's, not yet
-    # on this branch): the service the mini-program uses, for the user the bot created.
+    # Binding as the legal representative, by conversation.
+    assert await user.says("绑定") == [bind_dialog.ASK_USCC]
+    assert await user.says(USCC) == [
+        f"企业名称：{NAME}\n是否为您要绑定的企业？回复“是”继续，回复“否”重新输入。"
+    ]
+    assert await user.says("是") == [bind_dialog.ASK_NAME]
+    assert await user.says(LEGAL_REP) == [bind_dialog.ASK_ID]
+    assert await user.says(ID_NUMBER) == [
+        f"绑定成功：您已作为法定代表人绑定“{NAME}”。回复“报告”可申请报告，回复“菜单”查看全部服务。"
+    ]
     wx_user = await User.get(oa_openid=OPENID)
-    await bindings.bind_legal_representative(
-        redis, wx_user.id, USCC, NAME, LEGAL_REP, ID_NUMBER, channel=Channel.BOT.value
-    )
+    assert await Binding.filter(user_id=wx_user.id, revoked_at=None).count() == 1
 
     # The report: domains, span, purpose, confirmation.
     assert await user.says("报告", answers=2) == [
@@ -206,7 +213,7 @@ async def test_subscribe_report_and_objection_through_webhook_queues_and_workers
         f"{objection.accept_due:%Y-%m-%d}前受理"
     )
     assert hint == "回复报告前的序号，可重新获取已出具的报告；回复“取消”结束。"
-    assert len(fake_wechat.sent_to(OPENID)) == 22  # nothing more was sent than read above
+    assert len(fake_wechat.sent_to(OPENID)) == 27  # nothing more was sent than read above
 
 
 async def _check_card(fake: FakeWeChat) -> None:
