@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from bot.dialogs import download_media
 from bot.dialogs import objection as objection_dialog
 from config.settings import Settings
+from fakes.wechat import FakeWeChat
 from models.enums import BindingRole, Channel, ObjectionKind, ObjectionStatus
 from models.objection import Objection
 from models.record import Record
@@ -267,3 +269,18 @@ async def test_progress_lists_the_open_tickets(
     await Objection.filter(id=made.id).update(status=ObjectionStatus.CLOSED)
     replies = await chat.say("进度")
     assert not any(made.ticket_no in r for r in replies)
+
+
+async def test_photos_are_downloaded_through_the_wechat_api(
+    db: str, redis: Redis, settings_on_fake: Settings, fake_wechat: FakeWeChat
+) -> None:
+    chat, _ = await bound_chat(redis, settings_on_fake, download_media=download_media)
+    await issued_report(settings_on_fake, redis, await chat.user())
+    await _at_photos(chat)
+    media_id = fake_wechat.add_user_media(settings_on_fake.wechat_app_id, JPEG)
+    assert await chat.image(media_id) == ["已收到第1张照片。可继续发送，发完请回复“完成”。"]
+    assert await chat.image("expired-media-id") == ["图片获取失败，请重新发送这张图片"]
+    await chat.say("完成")
+    await chat.say("确认")
+    made = await Objection.get()
+    assert len(made.attachments) == 1

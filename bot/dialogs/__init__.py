@@ -36,7 +36,7 @@ NO_WORDS = frozenset({"否", "不是", "不对", "不", "no", "n"})
 
 async def download_media(redis: Redis, settings: Settings, media_id: str) -> bytes:
     """The bytes of a photo the user sent, through the WeChat API client (imported lazily)."""
-    from services.wechat_client import (  # type: ignore[import-not-found]
+    from services.wechat_client import (
         WeChatApiError,
         WeChatClient,
         WeChatUnavailable,
