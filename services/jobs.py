@@ -21,7 +21,8 @@ from queues.registry import JobContext, Registry
 from services import bindings
 from services.audit import append_audit
 from services.ingest_quality import data_as_of_all
-from services.notify import NOTIFY_JOB, notify_job
+from services.notify import notify_job
+from services.objection_notify import NOTIFY_JOB
 from services.ops import STREAMS
 from services.report_render import make_renderer
 from services.reports import RENDER_JOB, render_job

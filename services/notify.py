@@ -50,8 +50,6 @@ from services.wechat_outbound import GIVE_UP, HttpFactory, count_sent, quota_lef
 
 log = logging.getLogger(__name__)
 
-NOTIFY_STREAM = "notify"
-NOTIFY_JOB = "notify.send"
 GRANT_USED = 43101
 
 

@@ -30,7 +30,7 @@ from models.enums import NotificationStatus
 from models.user import Notification, User
 from queues.producer import enqueue
 from queues.registry import Handler, JobContext
-from services.notify import NOTIFY_JOB, NOTIFY_STREAM
+from services.objection_notify import NOTIFY_JOB, NOTIFY_STREAM
 from services.wechat_outbound import (
     OUTBOUND_JOB,
     OUTBOUND_STREAM,

@@ -18,7 +18,7 @@ from models.enums import NotificationStatus
 from models.user import Notification, User
 from queues import JobContext, Registry, StreamConfig, Worker, worker_redis
 from services import wechat_inbound
-from services.notify import NOTIFY_STREAM
+from services.objection_notify import NOTIFY_STREAM
 from services.wechat_inbound import inbound_job
 from services.wechat_outbound import OUTBOUND_STREAM, held_key, quota_key
 from services.wechat_webhook import INBOUND_JOB, INBOUND_STREAM, enqueue_once

@@ -16,7 +16,8 @@ from fakes.wechat import FakeWeChat
 from models.enums import NotificationStatus
 from models.user import Notification, SubscriptionGrant, User
 from queues.registry import JobContext
-from services.notify import NOTIFY_JOB, NOTIFY_STREAM, notify_job, template_data
+from services.notify import notify_job, template_data
+from services.objection_notify import NOTIFY_JOB, NOTIFY_STREAM
 from services.wechat_inbound import inbound_job
 from tests.wechat_engines import echo_engine
 from tests.wechat_support import NOTICE_TEMPLATE, SUBSCRIBE_TEMPLATE, wechat_settings

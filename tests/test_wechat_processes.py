@@ -19,7 +19,7 @@ from fakes.wechat import FakeWeChat
 from models.enums import NotificationStatus
 from models.user import Notification, SubscriptionGrant, User
 from queues import enqueue
-from services.notify import NOTIFY_JOB, NOTIFY_STREAM
+from services.objection_notify import NOTIFY_JOB, NOTIFY_STREAM
 from services.wechat_outbound import OUTBOUND_STREAM
 from services.wechat_webhook import INBOUND_STREAM, enqueue_once
 from tests.conftest import REDIS_URL
