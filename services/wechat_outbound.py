@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -170,7 +171,7 @@ class Sender:
                 for i, piece in enumerate(split_text(msg.text))
             ]
         if msg.kind == "image":
-            data = await asyncio.to_thread(_read_file, msg.png_path)
+            data = await asyncio.to_thread(Path(msg.png_path).read_bytes)
             return [("image", lambda: self._send_image(openid, data, None))]
         report = await self._ready_report(msg)
         text = report_text(self.settings, report)
@@ -231,11 +232,6 @@ def _bind(
     send: Callable[[str, str], Awaitable[None]], openid: str, text: str
 ) -> Callable[[], Awaitable[None]]:
     return lambda: send(openid, text)
-
-
-def _read_file(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 async def hold(redis: Redis, job_id: str, msg: OutboundMessage) -> None:

@@ -33,10 +33,14 @@ def binding_keys(settings: Settings) -> None:
     bindings.configure(settings)
 
 
-async def _at_id_number(chat: Chat) -> None:
+async def _at_legal_name(chat: Chat) -> None:
     await chat.say("绑定")
     await chat.say(USCC)
     await chat.say("是")
+
+
+async def _at_id_number(chat: Chat) -> None:
+    await _at_legal_name(chat)
     await chat.say(LEGAL_REP)
 
 
@@ -145,9 +149,7 @@ async def test_a_wrong_legal_representative_name_fails_like_a_wrong_id(
 ) -> None:
     await make_enterprise()
     chat = Chat(redis, settings)
-    await chat.say("绑定")
-    await chat.say(USCC)
-    await chat.say("是")
+    await _at_legal_name(chat)
     await chat.say("李四")
     [reply] = await chat.say(ID_NUMBER)
     assert "核验未通过" in reply
@@ -159,9 +161,7 @@ async def test_a_name_that_is_no_name_is_asked_again(
 ) -> None:
     await make_enterprise()
     chat = Chat(redis, settings)
-    await chat.say("绑定")
-    await chat.say(USCC)
-    await chat.say("是")
+    await _at_legal_name(chat)
     [reply] = await chat.say("12345")
     assert reply.startswith("姓名格式有误")
     assert (await chat.state()).step == "legal_name"
