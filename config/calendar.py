@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import chinese_calendar
+
+# China Standard Time (UTC+8, no daylight saving): the day a decision, report or due date falls on.
+CHINA = timezone(timedelta(hours=8))
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from aiohttp import web
 
+from config.calendar import CHINA
 from handlers.auth import OPS_COOKIE, require_ops
 from handlers.keys import REDIS, SETTINGS
 from handlers.templates_env import TEMPLATES, render_page
@@ -14,7 +15,6 @@ from services import ops
 from services.errors import Forbidden, Unauthorized
 from services.jobs import last_canaries, send_canaries
 
-CHINA = timezone(timedelta(hours=8))
 REFRESH_SECONDS = 5
 
 

@@ -19,7 +19,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Any, NoReturn
 
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
+from config.calendar import CHINA
 from config.settings import Settings
 from models.enterprise import Enterprise
 from models.enums import BindingRole, Channel
@@ -40,7 +41,6 @@ from services.identity import id_number_matches, normalise_uscc
 from services.masking import mask_phone
 from services.ratelimit import check_rate
 
-CHINA = timezone(timedelta(hours=8))
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 60 * 60
 LOCK_S = 60 * 60

@@ -26,11 +26,12 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from config.calendar import CHINA
 from models.ingest_batch import IngestBatch
 from services.audit import append_audit
 from services.departments import DepartmentIdentity
@@ -60,7 +61,6 @@ CHUNK_ROWS = 2_500
 WRITES_IN_FLIGHT = 2
 MAX_REPORTED_REJECTIONS = 1_000
 BATCH_ACTION = "ingest.batch"
-CHINA = timezone(timedelta(hours=8))
 
 Progress = Callable[[int, int], None]  # (rows done, rows in the body)
 

@@ -14,7 +14,7 @@ If Redis loses its data, the markers go with the jobs, and the sweep enqueues th
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -24,6 +24,7 @@ from tortoise.expressions import F
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
+from config.calendar import CHINA
 from models.enums import Channel, ObjectionResolution, ObjectionStatus
 from models.objection import Objection, ObjectionEvent
 from models.user import SubscriptionGrant
@@ -32,7 +33,6 @@ from services.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 
-CHINA = timezone(timedelta(hours=8))
 NOTIFY_STREAM = "notify"
 NOTIFY_JOB = "notify.send"
 CLAIM_TTL_S = 60

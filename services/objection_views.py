@@ -5,9 +5,10 @@ Stored file paths never leave the server: attachments are addressed by event and
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from config.calendar import CHINA
 from config.catalogue import DEPARTMENTS_BY_CODE, DOMAINS_BY_NUMBER
 from models.enums import (
     ObjectionKind,
@@ -20,8 +21,6 @@ from models.objection import Objection, ObjectionEvent
 from models.record import Record
 from services.objection_due import is_overdue
 from services.objections import ACTION_LABELS
-
-CHINA = timezone(timedelta(hours=8))
 
 
 def _time(moment: datetime | None) -> str | None:

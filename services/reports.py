@@ -8,12 +8,13 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
+from config.calendar import CHINA
 from config.settings import Settings
 from models.enterprise import Enterprise
 from models.enums import Channel, RelationKind, ReportPurpose, ReportStatus
@@ -36,7 +37,6 @@ from services.storage import LocalStorage
 
 log = logging.getLogger(__name__)
 
-CHINA = timezone(timedelta(hours=8))
 RENDER_STREAM = "reports:render"
 RENDER_JOB = "report.render"
 # Unambiguous characters only: codes are read off paper and typed by hand.

@@ -25,7 +25,7 @@ from bisect import bisect
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any, Literal, TypeVar
 
@@ -37,6 +37,7 @@ from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 from tqdm import tqdm
 
+from config.calendar import CHINA as _BEIJING
 from config.catalogue import DEPARTMENTS, DOMAINS, EARLIEST_DATE
 from models.audit import AuditEntry
 from models.catalogue import Department
@@ -103,7 +104,6 @@ REVOKED_SHARE = 0.03
 LATE_SHARE = 0.15  # pushed 15-59 days after the decision: over 7 working days late
 LOCAL_AUTHORITY_SHARE = 0.6  # decided by a district-level body, where the department has one
 
-_BEIJING = timezone(timedelta(hours=8))
 _BIRTH_FIRST = date(1962, 1, 1)
 _BIRTH_LAST = date(1998, 12, 31)
 

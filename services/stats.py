@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from config.calendar import CHINA
 from config.catalogue import DEPARTMENTS, DOMAINS_BY_NUMBER
 from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose, ReportStatus
 from models.objection import Objection
 from models.report import Report
 from services.objection_due import OPEN_STATUSES
 
-CHINA = timezone(timedelta(hours=8))
 DEFAULT_DAYS = 30
 
 

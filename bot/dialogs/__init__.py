@@ -10,18 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
 
 from bot.messages import InboundMessage, OutboundMessage
 from bot.state import DialogState
+from config.calendar import CHINA
 from config.settings import Settings
 from models.user import User
 from services.access import binding_allows, live_bindings
 from services.errors import Unavailable
-
-CHINA = timezone(timedelta(hours=8))
 
 Reply = str | OutboundMessage
 StepResult = tuple[DialogState, list[Reply]]
