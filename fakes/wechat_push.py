@@ -22,6 +22,16 @@ def next_msg_id() -> int:
     return next(_msg_ids)
 
 
+def _envelope(openid: str, to: str, create_time: int | None, msg_type: str, body: str) -> str:
+    """The fields every push carries, around the message type's own."""
+    return (
+        f"<xml><ToUserName><![CDATA[{to}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
+        f"<MsgType><![CDATA[{msg_type}]]></MsgType>{body}</xml>"
+    )
+
+
 def text_xml(
     openid: str,
     content: str,
@@ -31,29 +41,22 @@ def text_xml(
     create_time: int | None = None,
 ) -> str:
     """A user's text message as WeChat pushes it."""
-    return (
-        f"<xml><ToUserName><![CDATA[{to}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
-        f"<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{_cdata(content)}]]></Content>"
-        f"<MsgId>{msg_id or next_msg_id()}</MsgId></xml>"
+    body = (
+        f"<Content><![CDATA[{_cdata(content)}]]></Content><MsgId>{msg_id or next_msg_id()}</MsgId>"
     )
+    return _envelope(openid, to, create_time, "text", body)
 
 
 def image_xml(
     openid: str, media_id: str, *, to: str = "gh_yucredit", msg_id: int | None = None
 ) -> str:
     """A user's photo: WeChat pushes its temporary media_id (fetched with media/get)."""
-    return (
-        f"<xml><ToUserName><![CDATA[{to}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime>"
-        f"<MsgType><![CDATA[image]]></MsgType>"
+    body = (
         f"<PicUrl><![CDATA[http://mmbiz.example/{escape(media_id)}]]></PicUrl>"
-        f"<MediaId><![CDATA[{media_id}]]></MediaId>"
-        f"<MsgId>{msg_id or next_msg_id()}</MsgId></xml>"
+        f"<MediaId><![CDATA[{_cdata(media_id)}]]></MediaId>"
+        f"<MsgId>{msg_id or next_msg_id()}</MsgId>"
     )
+    return _envelope(openid, to, None, "image", body)
 
 
 def event_xml(
@@ -65,14 +68,8 @@ def event_xml(
     create_time: int | None = None,
 ) -> str:
     """An event (subscribe, CLICK ...): events carry no MsgId."""
-    return (
-        f"<xml><ToUserName><![CDATA[{to}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
-        f"<MsgType><![CDATA[event]]></MsgType>"
-        f"<Event><![CDATA[{event}]]></Event>"
-        f"<EventKey><![CDATA[{_cdata(key)}]]></EventKey></xml>"
-    )
+    body = f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{_cdata(key)}]]></EventKey>"
+    return _envelope(openid, to, create_time, "event", body)
 
 
 def _cdata(text: str) -> str:
