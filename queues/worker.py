@@ -15,11 +15,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from config.logging import request_id_var
 from queues.backoff import Reconnector, backoff_delay

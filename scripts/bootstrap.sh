@@ -32,21 +32,26 @@ fi
 
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
-if [ ! -x .venv/bin/python ]; then
-  echo ">> creating .venv with $($PYTHON --version)"
-  "$PYTHON" -m venv .venv
+
+# Python packages: exactly requirements.lock, hashes required, nothing resolved at install time.
+# The venv is current when it was built from this lock (the stamp holds the lock's SHA-256) and
+# `pip freeze` still matches it; anything else is rebuilt from scratch.
+stamp=.venv/.yucredit-lock-sha256
+lock_sha=$(sha256sum requirements.lock | cut -d' ' -f1)
+if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$lock_sha" ] \
+   && .venv/bin/python scripts/lock.py freeze-diff >/dev/null; then
+  exit 0
 fi
-# Reinstall only when pyproject.toml changed since the last successful install.
-stamp=.venv/.yucredit-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo ">> pip: installing the project's dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  # The dependencies only: YuCredit runs from its checkout, it is not installed as a package.
-  .venv/bin/python - > .venv/requirements.txt <<'PY'
-import tomllib
-project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-print("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]))
-PY
-  .venv/bin/python -m pip install -q -r .venv/requirements.txt
-  touch "$stamp"
+if [ -d .venv ]; then
+  echo ">> .venv differs from requirements.lock: rebuilding it"
+  rm -rf .venv
 fi
+echo ">> creating .venv with $($PYTHON --version) from requirements.lock"
+"$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --require-hashes --no-deps --only-binary :all: -r requirements.lock
+if ! diff=$(.venv/bin/python scripts/lock.py freeze-diff); then
+  echo ">> .venv still differs from requirements.lock after installing it:" >&2
+  echo "$diff" >&2
+  exit 1
+fi
+echo "$lock_sha" > "$stamp"
