@@ -1,11 +1,21 @@
-"""Logging with a request id on every line."""
+"""Logging with a request id on every line, and no line an outsider can forge."""
 
 from __future__ import annotations
 
 import logging
+import re
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators: a value that
+# carries one of them (a URL path, a header, a user's text) could start a line of its own.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_control(text: str) -> str:
+    """`text` with every control character written as an escape (\\n, \\x1b, \\u2028)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class RequestIdFilter(logging.Filter):
@@ -16,12 +26,25 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class EscapingFilter(logging.Filter):
+    """Escapes control characters in the message, so one record is always one line (the
+    traceback of an exception, appended by the formatter, is the only multi-line part)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = escape_control(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        return True
+
+
 def setup_logging(level: str = "INFO", filters: tuple[logging.Filter, ...] = ()) -> None:
     """Log to stderr with request ids; `filters` (e.g. masking) see every line first."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     for extra in filters:
         handler.addFilter(extra)
+    handler.addFilter(EscapingFilter())
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
-from handlers.keys import SETTINGS
+from handlers.keys import REDIS, SETTINGS
+from handlers.mp_auth import client_ip
 from services.departments import DepartmentIdentity, authenticate_department
-from services.errors import Forbidden, Unauthorized
+from services.errors import Unauthorized
+from services.ops_sessions import check_token, require_session
 
+# Holds an ops session id (services.ops_sessions), never the token.
 OPS_COOKIE = "yucredit_ops"
 
 
-def ops_token_from(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return header[len("Bearer ") :].strip()
-    return request.cookies.get(OPS_COOKIE, "")
-
-
-def require_ops(request: web.Request) -> str:
-    """Raise unless the request carries the ops token (Bearer header or ops cookie)."""
-    expected = request.app[SETTINGS].ops_token
-    given = ops_token_from(request)
-    if not given:
+async def require_ops(request: web.Request) -> str:
+    """Raise unless the request carries the ops token (Bearer header, wrong ones counted) or
+    the cookie of a live ops session."""
+    given = bearer_token(request)
+    redis = request.app[REDIS]
+    if given:
+        await check_token(redis, request.app[SETTINGS].ops_token, given, client_ip(request))
+        return "ops"
+    session_id = request.cookies.get(OPS_COOKIE, "")
+    if not session_id:
         raise Unauthorized("请提供运维令牌（OPS_TOKEN）", code="ops_token_required")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Forbidden("运维令牌无效", code="ops_token_invalid")
+    await require_session(redis, session_id)
     return "ops"
 
 

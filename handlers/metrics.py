@@ -41,7 +41,7 @@ async def metrics_middleware(request: web.Request, handler: web.Handler) -> web.
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     metrics = request.app[METRICS]
     metrics.set_queue_figures(await queue_overview(request.app[REDIS]))
     body = generate_latest(metrics.registry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.keys import REDIS
-from handlers.mp_auth import mp_user
+from handlers.mp_auth import client_ip, mp_user
 from handlers.mp_common import ok, path_id, read_json
 from services.bindings import (
     bind_from_body,
@@ -20,7 +20,8 @@ from services.bindings import (
 async def create_binding(request: web.Request) -> web.Response:
     session = await mp_user(request)
     body = await read_json(request)
-    return ok(await bind_from_body(request.app[REDIS], session.user_id, body), status=201)
+    bound = await bind_from_body(request.app[REDIS], session.user_id, body, client_ip(request))
+    return ok(bound, status=201)
 
 
 async def list_bindings(request: web.Request) -> web.Response:
@@ -37,7 +38,8 @@ async def invite_agent(request: web.Request) -> web.Response:
 async def redeem_agent_code(request: web.Request) -> web.Response:
     session = await mp_user(request)
     body = await read_json(request)
-    return ok(await redeem_from_body(request.app[REDIS], session.user_id, body), status=201)
+    redeemed = await redeem_from_body(request.app[REDIS], session.user_id, body, client_ip(request))
+    return ok(redeemed, status=201)
 
 
 async def revoke(request: web.Request) -> web.Response:

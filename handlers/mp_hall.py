@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
-from handlers.mp_auth import bearer_token, limit_ip
+from handlers.mp_auth import bearer_token, client_ip, limit_ip
 from handlers.mp_common import ok, path_id, read_json
 from models.user import Operator
 from services.mp_reports import report_for_operator, request_at_window
@@ -26,7 +26,7 @@ async def _operator(request: web.Request) -> Operator:
 async def create_report(request: web.Request) -> web.Response:
     operator = await _operator(request)
     body = await read_json(request)
-    result = await request_at_window(request.app[REDIS], operator, body)
+    result = await request_at_window(request.app[REDIS], operator, body, client_ip(request))
     return ok(result, status=202)
 
 

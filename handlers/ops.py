@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
 from aiohttp import web
@@ -10,10 +9,12 @@ from aiohttp import web
 from config.calendar import CHINA
 from handlers.auth import OPS_COOKIE, require_ops
 from handlers.keys import REDIS, SETTINGS
+from handlers.mp_auth import client_ip
 from handlers.templates_env import TEMPLATES, render_page
 from services import ops
-from services.errors import Forbidden, Unauthorized
+from services.errors import Forbidden, ServiceError, Unauthorized
 from services.jobs import last_canaries, send_canaries
+from services.ops_sessions import SESSION_TTL_S, check_token, start_session
 
 REFRESH_SECONDS = 5
 
@@ -42,7 +43,7 @@ TEMPLATES.filters["when"] = format_when
 
 async def ops_page(request: web.Request) -> web.StreamResponse:
     try:
-        require_ops(request)
+        await require_ops(request)
     except (Unauthorized, Forbidden):
         raise web.HTTPSeeOther("/ops/login") from None
     redis = request.app[REDIS]
@@ -66,16 +67,21 @@ async def login_form(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    token = str((await request.post()).get("token", ""))
-    expected = request.app[SETTINGS].ops_token
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        return render_page("ops_login.html", status=403, error="运维令牌无效")
+    token = (await request.post()).get("token", "")
+    redis, settings = request.app[REDIS], request.app[SETTINGS]
+    try:
+        await check_token(redis, settings.ops_token, token if isinstance(token, str) else "",
+                          client_ip(request))  # fmt: skip
+    except ServiceError as exc:
+        return render_page("ops_login.html", status=exc.status, error=exc.message)
     response = web.HTTPSeeOther("/ops")
-    # SameSite=Strict keeps other sites from riding the cookie into the action forms.
-    secure = request.app[SETTINGS].public_base_url.startswith("https://")
+    # SameSite=Strict keeps other sites from riding the cookie into the action forms; Secure
+    # whenever the public address (or this request) is HTTPS.
+    secure = settings.public_base_url.startswith("https://") or request.secure
     response.set_cookie(
-        OPS_COOKIE, token, httponly=True, samesite="Strict", secure=secure, path="/"
-    )
+        OPS_COOKIE, await start_session(redis), httponly=True, samesite="Strict", secure=secure,
+        path="/", max_age=SESSION_TTL_S,
+    )  # fmt: skip
     raise response
 
 
@@ -85,40 +91,40 @@ def _actor(request: web.Request) -> str:
 
 
 async def api_queues(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     return web.json_response({"streams": await ops.queue_overview(request.app[REDIS])})
 
 
 async def api_dead(request: web.Request) -> web.Response:
-    require_ops(request)
-    limit = min(int(request.query.get("limit", "50") or 50), 500)
+    await require_ops(request)
+    limit = ops.dead_limit(request.query.get("limit", ""))
     letters = await ops.dead_letters(request.app[REDIS], request.match_info["stream"], limit)
     return web.json_response(letters)
 
 
 async def api_requeue(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
     new_id = await ops.requeue_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
     return web.json_response({"requeued": entry_id, "new_entry_id": new_id})
 
 
 async def api_requeue_all(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     stream = request.match_info["stream"]
     moved = await ops.requeue_all_dead_letters(request.app[REDIS], _actor(request), stream)
     return web.json_response({"requeued": moved})
 
 
 async def api_drop(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
     await ops.drop_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
     return web.json_response({"dropped": entry_id})
 
 
 async def api_canary(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     sent = await send_canaries(request.app[REDIS], _actor(request))
     return web.json_response({"sent": sent})
 

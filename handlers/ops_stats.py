@@ -83,7 +83,7 @@ def charts(stats: dict[str, Any]) -> dict[str, Any]:
 
 async def stats_page(request: web.Request) -> web.StreamResponse:
     try:
-        require_ops(request)
+        await require_ops(request)
     except (Unauthorized, Forbidden):
         raise web.HTTPSeeOther("/ops/login") from None
     stats = await rollout_stats(days=_days(request))
@@ -91,7 +91,7 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
 
 
 async def api_stats(request: web.Request) -> web.Response:
-    require_ops(request)
+    await require_ops(request)
     return ok(await rollout_stats(days=_days(request)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from models.enums import BindingRole
@@ -37,3 +38,44 @@ async def require_scope(user_id: int, enterprise_id: int, scope: str) -> Binding
     if binding is None or not binding_allows(binding, scope):
         raise Forbidden("您未获得该企业的相应授权", code="not_authorised")
     return binding
+
+
+def may_see_report(
+    user_id: int,
+    requester_id: int | None,
+    enterprise_ids: Iterable[int],
+    bindings: Mapping[int, Binding],
+    now: datetime | None = None,
+) -> bool:
+    """A report is its requester's. Anyone else needs the reports scope for every enterprise in
+    it, the related ones too (their records are in the PDF): `bindings` are the user's, by
+    enterprise id."""
+    if requester_id is not None and requester_id == user_id:
+        return True
+    now = now or datetime.now(UTC)
+    return all(
+        (b := bindings.get(eid)) is not None and binding_allows(b, "reports", now)
+        for eid in enterprise_ids
+    )
+
+
+def report_enterprise_ids(enterprise_id: int, related_ids: Iterable[int] | None) -> list[int]:
+    """Every enterprise whose records a report holds: its own, then the related ones."""
+    return [enterprise_id, *(related_ids or [])]
+
+
+async def require_report_access(
+    user_id: int,
+    requester_id: int | None,
+    enterprise_ids: list[int],
+    known: Mapping[int, Binding] | None = None,
+) -> None:
+    """Forbidden (403) unless the user may see the report (may_see_report); `known` are
+    bindings already at hand, the others are read."""
+    bindings = dict(known or {})
+    missing = [eid for eid in enterprise_ids if eid not in bindings]
+    if missing and requester_id != user_id:
+        for b in await Binding.filter(user_id=user_id, enterprise_id__in=missing):
+            bindings[b.enterprise_id] = b
+    if not may_see_report(user_id, requester_id, enterprise_ids, bindings):
+        raise Forbidden("您未获得该报告所含全部企业的报告授权", code="not_authorised")

@@ -3,9 +3,10 @@
 
 The legal representative's ID number is only compared with the enterprise's keyed hash; it is
 never stored or logged. An agent's phone number is stored Fernet-encrypted and shown masked. Wrong
-details count towards a lockout shared by binding and redeeming agent codes: five in an hour lock
-the user out for an hour, and a success in between does not reset the count (else a user could
-guess at one enterprise between bindings to another).
+details count towards a lockout shared by binding and redeeming agent codes (services.
+binding_lockout: per user, per enterprise and per client IP, counted before the check), and a
+success in between does not reset the count (else a user could guess at one enterprise between
+bindings to another).
 
 The keys come from settings: `configure(settings)` runs once per process (app start-up and the
 workers' registry), so that callers such as the bot need not pass them.
@@ -21,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
-from typing import Any, NoReturn
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -34,16 +35,15 @@ from config.settings import Settings
 from models.enterprise import Enterprise
 from models.enums import BindingRole, Channel
 from models.user import Binding
+from services import binding_lockout
 from services.access import SCOPES, binding_is_live, live_bindings
 from services.audit import append_audit
-from services.errors import Conflict, Forbidden, InvalidRequest, NotFound, ServiceError
+from services.binding_lockout import BindingFailed
+from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from services.identity import id_number_matches, normalise_uscc
 from services.masking import mask_phone
 from services.ratelimit import check_rate
 
-MAX_FAILURES = 5
-FAILURE_WINDOW_S = 60 * 60
-LOCK_S = 60 * 60
 MAX_AGENT_TERM = timedelta(days=366)
 INVITES_PER_HOUR = 20
 # Agent codes are typed by hand (also into the bot): unambiguous capitals and digits, 60 bits.
@@ -52,22 +52,6 @@ CODE_LENGTH = 12
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 BIND_MISMATCH = "企业信息或法定代表人身份信息核验未通过，请核对后重试"
 CODE_MISMATCH = "授权码无效、已使用、已撤销或已过期"
-
-
-class BindingFailed(ServiceError):
-    """The enterprise details, the ID number or the agent code did not check out."""
-
-    status = 403
-    code = "binding_mismatch"
-    message = "核验未通过，请核对后重试"
-
-
-class BindingLocked(ServiceError):
-    """Too many wrong attempts: binding is locked for this user for an hour."""
-
-    status = 429
-    code = "binding_locked"
-    message = "核验信息错误次数过多，绑定功能已锁定1小时，请稍后再试"
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -125,41 +109,6 @@ def decrypt_phone(binding: Binding) -> str:
         return _keys().fernet.decrypt(binding.agent_phone_encrypted.encode()).decode()
     except InvalidToken:
         return ""
-
-
-# --- the lockout -----------------------------------------------------------------------------
-
-
-def _lock_key(subject: str) -> str:
-    return f"binding:lock:{subject}"
-
-
-async def ensure_not_locked(redis: Redis, subject: str) -> None:
-    """Raise BindingLocked while `subject` (user:ID, operator:ID) is locked out."""
-    ttl = await redis.ttl(_lock_key(subject))
-    if ttl > 0:
-        raise BindingLocked(retry_after_s=ttl)
-
-
-async def record_failure(
-    redis: Redis, subject: str, detail: dict[str, Any], message: str = BIND_MISMATCH
-) -> NoReturn:
-    """Count a wrong attempt (audited), lock on the fifth within an hour, and raise."""
-    fail_key = f"binding:failures:{subject}"
-    pipe = redis.pipeline(transaction=True)
-    pipe.incr(fail_key)
-    pipe.expire(fail_key, FAILURE_WINDOW_S, nx=True)
-    failures, _ = await pipe.execute()
-    await append_audit(subject, "binding.failed", "subject", subject, detail)
-    if failures >= MAX_FAILURES:
-        pipe = redis.pipeline(transaction=True)
-        pipe.set(_lock_key(subject), "1", ex=LOCK_S)
-        pipe.delete(fail_key)
-        await pipe.execute()
-        await append_audit(subject, "binding.locked", "subject", subject, {"for_s": LOCK_S})
-        raise BindingLocked(retry_after_s=LOCK_S)
-    left = MAX_FAILURES - failures
-    raise BindingFailed(f"{message}（再错 {left} 次将锁定1小时）", remaining_attempts=left)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -224,6 +173,7 @@ async def bind_legal_representative(
     id_number: str,
     *,
     channel: str = Channel.MINIPROGRAM.value,
+    client_ip: str | None = None,
 ) -> Binding:
     """Bind the user to the enterprise as its legal representative, if the details match."""
     uscc = normalise_uscc(uscc)
@@ -231,10 +181,11 @@ async def bind_legal_representative(
     legal_rep_name = _text(legal_rep_name, "legal_rep_name", "法定代表人姓名", 64)
     id_number = _text(id_number, "id_number", "法定代表人身份证号码", 32)
     subject = f"user:{user_id}"
-    await ensure_not_locked(redis, subject)
+    attempt = await binding_lockout.begin(redis, binding_lockout.limits(subject, uscc, client_ip))
     enterprise = await enterprise_consents(uscc, enterprise_name, legal_rep_name, id_number)
     if enterprise is None:
-        await record_failure(redis, subject, {"uscc": uscc, "channel": channel})
+        await binding_lockout.fail(attempt, {"uscc": uscc, "channel": channel}, BIND_MISMATCH)
+    await attempt.succeeded()
     fields = {
         "role": BindingRole.LEGAL_REPRESENTATIVE,
         "scopes": list(SCOPES),
@@ -331,10 +282,12 @@ async def create_agent_invite(
     return binding, code
 
 
-async def redeem_agent_invite(redis: Redis, user_id: int, code: str) -> Binding:
+async def redeem_agent_invite(
+    redis: Redis, user_id: int, code: str, *, client_ip: str | None = None
+) -> Binding:
     """The agent redeems the code the legal representative passed on: the binding becomes theirs."""
     subject = f"user:{user_id}"
-    await ensure_not_locked(redis, subject)
+    attempt = await binding_lockout.begin(redis, binding_lockout.limits(subject, ip=client_ip))
     normalised = normalise_code(code if isinstance(code, str) else "")
     binding = None
     if len(normalised) == CODE_LENGTH:
@@ -345,7 +298,8 @@ async def redeem_agent_invite(redis: Redis, user_id: int, code: str) -> Binding:
         or binding.revoked_at is not None
         or (binding.expires_at is not None and binding.expires_at <= datetime.now(UTC))
     ):
-        await record_failure(redis, subject, {"action": "redeem"}, CODE_MISMATCH)
+        await binding_lockout.fail(attempt, {"action": "redeem"}, CODE_MISMATCH)
+    await attempt.succeeded()
     existing = await Binding.get_or_none(user_id=user_id, enterprise_id=binding.enterprise_id)
     if existing is not None:
         if binding_is_live(existing):
@@ -358,8 +312,8 @@ async def redeem_agent_invite(redis: Redis, user_id: int, code: str) -> Binding:
         )
     except IntegrityError:
         raise Conflict("您已绑定该企业，无需再次领取授权", code="already_bound") from None
-    if not taken:  # someone redeemed it a moment ago
-        await record_failure(redis, subject, {"action": "redeem"}, CODE_MISMATCH)
+    if not taken:  # someone redeemed it a moment ago (a race, not a guess: not counted)
+        raise BindingFailed(CODE_MISMATCH)
     await binding.refresh_from_db()
     await append_audit(subject, "agent.redeemed", "binding", str(binding.id),
                        {"enterprise_id": binding.enterprise_id})  # fmt: skip
@@ -460,11 +414,11 @@ def _field(body: dict[str, Any], name: str) -> str:
 
 
 async def bind_from_body(
-    redis: Redis, user_id: int, body: dict[str, Any], channel: str = Channel.MINIPROGRAM.value
+    redis: Redis, user_id: int, body: dict[str, Any], client_ip: str | None = None
 ) -> dict[str, Any]:
     binding = await bind_legal_representative(
         redis, user_id, _field(body, "uscc"), _field(body, "enterprise_name"),
-        _field(body, "legal_rep_name"), _field(body, "id_number"), channel=channel,
+        _field(body, "legal_rep_name"), _field(body, "id_number"), client_ip=client_ip,
     )  # fmt: skip
     return describe_binding(binding, await Enterprise.get(id=binding.enterprise_id))
 
@@ -484,6 +438,8 @@ async def invite_from_body(redis: Redis, user_id: int, body: dict[str, Any]) -> 
     }
 
 
-async def redeem_from_body(redis: Redis, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    binding = await redeem_agent_invite(redis, user_id, _field(body, "code"))
+async def redeem_from_body(
+    redis: Redis, user_id: int, body: dict[str, Any], client_ip: str | None = None
+) -> dict[str, Any]:
+    binding = await redeem_agent_invite(redis, user_id, _field(body, "code"), client_ip=client_ip)
     return describe_binding(binding, await Enterprise.get(id=binding.enterprise_id))

@@ -19,7 +19,12 @@ from models.enterprise import Enterprise
 from models.enums import Channel, ReportPurpose, ReportStatus
 from models.report import Report
 from models.user import Binding, Operator
-from services.access import binding_allows, require_scope
+from services.access import (
+    binding_allows,
+    report_enterprise_ids,
+    require_report_access,
+    require_scope,
+)
 from services.audit import append_audit
 from services.errors import Forbidden, InvalidRequest, NotFound
 from services.identity import normalise_uscc
@@ -144,11 +149,11 @@ async def request_for_user(
 
 
 async def request_at_window(
-    redis: Redis, operator: Operator, body: dict[str, Any]
+    redis: Redis, operator: Operator, body: dict[str, Any], client_ip: str | None = None
 ) -> dict[str, Any]:
     """A window or terminal request: the enterprise's consent first, then the report."""
     ask = ReportAsk.from_body(body)
-    enterprise = await window_consent(redis, operator, body.get("consent"), ask.uscc)
+    enterprise = await window_consent(redis, operator, body.get("consent"), ask.uscc, client_ip)
     report, excluded = await _ask(redis, ask, enterprise, channel=str(operator.channel),
                                   actor=f"operator:{operator.name}", operator=operator)  # fmt: skip
     return {"id": report.id, "report_no": report.number, "status": report.status.value,
@@ -213,7 +218,12 @@ def _status_query(dialect: str) -> str:
     columns = ", ".join(
         [f'r."{c}" AS "r_{c}"' for c in _REPORT_COLUMNS]
         + [f'b."{c}" AS "b_{c}"' for c in _BINDING_COLUMNS]
-        + ['r."enterprise_id" AS "r_enterprise_id"', 'e."uscc" AS "e_uscc"', 'e."name" AS "e_name"']
+        + [
+            'r."enterprise_id" AS "r_enterprise_id"',
+            'r."requester_id" AS "r_requester_id"',
+            'e."uscc" AS "e_uscc"',
+            'e."name" AS "e_name"',
+        ]
     )
     return (
         f'SELECT {columns} FROM "report" r JOIN "enterprise" e ON e."id" = r."enterprise_id" '
@@ -228,7 +238,7 @@ def _values(model: type[Any], row: dict[str, Any], prefix: str, columns: tuple[s
 
 
 async def report_for_user(settings: Settings, user_id: int, report_id: int) -> dict[str, Any]:
-    """A report of an enterprise the user holds the reports scope for; 404 / 403 otherwise."""
+    """A report the user may see (services.access.may_see_report); 404 / 403 otherwise."""
     conn = connections.get("default")
     _, rows = await conn.execute_query(
         _status_query(conn.capabilities.dialect), [user_id, report_id]
@@ -236,14 +246,16 @@ async def report_for_user(settings: Settings, user_id: int, report_id: int) -> d
     if not rows:
         raise NotFound("未找到该报告", code="report_not_found")
     row = dict(rows[0])
-    binding = None
+    known = {}
     if row["b_id"] is not None:
-        binding = Binding(user_id=user_id, enterprise_id=row["r_enterprise_id"],
-                          **_values(Binding, row, "b_", _BINDING_COLUMNS))  # fmt: skip
-    if binding is None or not binding_allows(binding, "reports"):
-        raise Forbidden("您未获得该企业的相应授权", code="not_authorised")
+        known[row["r_enterprise_id"]] = Binding(
+            user_id=user_id, enterprise_id=row["r_enterprise_id"],
+            **_values(Binding, row, "b_", _BINDING_COLUMNS),
+        )  # fmt: skip
     report = Report(enterprise_id=row["r_enterprise_id"],
                     **_values(Report, row, "r_", _REPORT_COLUMNS))  # fmt: skip
+    ids = report_enterprise_ids(report.enterprise_id, report.related_enterprise_ids)
+    await require_report_access(user_id, row["r_requester_id"], ids, known)
     enterprise = Enterprise(id=row["r_enterprise_id"], uscc=row["e_uscc"], name=row["e_name"])
     related = []
     if report.related_enterprise_ids:

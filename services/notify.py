@@ -214,7 +214,7 @@ class Notifier:
 
     async def _subscribe(self, user: User) -> None:
         template_id = self.settings.mp_notice_template_id
-        if not user.mp_openid or not template_id:
+        if not user.mp_openid or not template_id or self.request.get("oa_only"):
             self.progress["subscribe_done"] = True
             return
         if not self.progress.get("subscribe_claimed"):

@@ -20,17 +20,13 @@ from redis.asyncio import Redis
 from models.enterprise import Enterprise
 from models.enums import BindingRole, Channel
 from models.user import Binding, Operator
+from services import binding_lockout
 from services.access import binding_allows
-from services.bindings import (
-    decrypt_phone,
-    ensure_not_locked,
-    enterprise_consents,
-    record_failure,
-    same_name,
-)
+from services.bindings import decrypt_phone, enterprise_consents, same_name
 from services.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
 from services.identity import normalise_uscc
 
+CONSENT_MISMATCH = "企业授权核验未通过：身份证号码或经办人信息与登记不符"
 OPERATOR_CHANNELS = (Channel.HALL.value, Channel.TERMINAL.value)
 KEY_PREFIX = "op_"
 _NAME = re.compile(r"[\w\-\u4e00-\u9fff]{1,64}")
@@ -89,7 +85,9 @@ async def _agent_consents(enterprise: Enterprise, name: str, phone: str) -> bool
     )
 
 
-async def window_consent(redis: Redis, operator: Operator, consent: Any, uscc: str) -> Enterprise:
+async def window_consent(
+    redis: Redis, operator: Operator, consent: Any, uscc: str, client_ip: str | None = None
+) -> Enterprise:
     """The enterprise, once its consent checks out at this window; else 403 (counted)."""
     uscc = normalise_uscc(uscc)
     if not isinstance(consent, dict):
@@ -103,7 +101,7 @@ async def window_consent(redis: Redis, operator: Operator, consent: Any, uscc: s
         raise InvalidRequest("请提供企业授权信息：法定代表人身份证号码，或经办人姓名和手机号码",
                              code="consent_required")  # fmt: skip
     subject = f"operator:{operator.id}"
-    await ensure_not_locked(redis, subject)
+    attempt = await binding_lockout.begin(redis, binding_lockout.limits(subject, uscc, client_ip))
     enterprise: Enterprise | None = None
     if by_id:
         enterprise = await enterprise_consents(uscc, None, None, str(id_number).strip())
@@ -112,6 +110,7 @@ async def window_consent(redis: Redis, operator: Operator, consent: Any, uscc: s
         if candidate and await _agent_consents(candidate, str(agent_name), str(agent_phone)):
             enterprise = candidate
     if enterprise is None:
-        await record_failure(redis, subject, {"uscc": uscc, "operator": operator.name},
-                             "企业授权核验未通过：身份证号码或经办人信息与登记不符")  # fmt: skip
+        detail = {"uscc": uscc, "operator": operator.name}
+        await binding_lockout.fail(attempt, detail, CONSENT_MISMATCH)
+    await attempt.succeeded()
     return enterprise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -23,10 +24,30 @@ STREAM_LABELS = {
 }
 
 
+MAX_DEAD_LIMIT = 500
+# A Redis stream entry id: milliseconds, a dash, a sequence number.
+_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+
+
 def _known(stream: str) -> str:
     if stream not in STREAMS:
         raise InvalidRequest("未知的队列", code="unknown_stream", stream=stream)
     return stream
+
+
+def _entry(entry_id: str) -> str:
+    if not _ENTRY_ID.fullmatch(entry_id):
+        raise InvalidRequest("死信编号格式有误", code="invalid_entry_id")
+    return entry_id
+
+
+def dead_limit(raw: str) -> int:
+    """The `limit` query parameter of the dead-letter list: 1 to 500, 50 when absent."""
+    if raw == "":
+        return 50
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_DEAD_LIMIT:
+        raise InvalidRequest(f"limit 应为 1 至 {MAX_DEAD_LIMIT} 的整数", code="invalid_limit")
+    return int(raw)
 
 
 async def queue_overview(redis: Redis) -> list[dict[str, Any]]:
@@ -64,7 +85,7 @@ async def dead_letters(redis: Redis, stream: str, limit: int = 50) -> dict[str, 
 
 async def requeue_dead_letter(redis: Redis, actor: str, stream: str, entry_id: str) -> str:
     """Put one dead letter back on its stream; audited."""
-    new_id = await requeue_dead(redis, _known(stream), entry_id)
+    new_id = await requeue_dead(redis, _known(stream), _entry(entry_id))
     if new_id is None:
         raise NotFound("该死信不存在，可能已被重新入队或删除", code="dead_letter_not_found")
     await append_audit(actor, "queue.dead.requeued", "dead_letter", f"{stream}/{entry_id}",
@@ -81,6 +102,6 @@ async def requeue_all_dead_letters(redis: Redis, actor: str, stream: str) -> int
 
 async def drop_dead_letter(redis: Redis, actor: str, stream: str, entry_id: str) -> None:
     """Delete one dead letter for good; audited."""
-    if not await drop_dead(redis, _known(stream), entry_id):
+    if not await drop_dead(redis, _known(stream), _entry(entry_id)):
         raise NotFound("该死信不存在，可能已被重新入队或删除", code="dead_letter_not_found")
     await append_audit(actor, "queue.dead.dropped", "dead_letter", f"{stream}/{entry_id}")

@@ -4,6 +4,13 @@ The handler must answer within WeChat's 5 s (it retries 3 times otherwise), so n
 waits for the bot: the message goes on `wx:inbound` keyed by the user's openid and the answer is
 `success`. Rejected pushes (bad signature, stale timestamp, oversized or DTD-carrying bodies)
 are never queued; when Redis is unreachable the answer is 503, so that WeChat retries.
+
+Plain mode's `signature` covers the token, timestamp and nonce but not the body, so anyone who
+saw one push URL could sign any body with it. Hence: with an EncodingAESKey configured only
+encrypted pushes are taken (safe mode, or compatible mode, where the plaintext copy beside the
+ciphertext is ignored and only the decrypted message counts); `msg_signature` is checked over
+the ciphertext of every one; and each (timestamp, nonce, signature) is taken once: it is
+remembered, in the same script that queues the message, for longer than the timestamp window.
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ TIMESTAMP_WINDOW_S = 300
 # Longer than WeChat's retries (15 s) and than the timestamp window: a replay inside the window
 # is still remembered, one outside it fails the timestamp check.
 SEEN_TTL_S = 3600
+# A timestamp is good for 300 s either side of our clock: a used nonce is remembered past that.
+REPLAY_TTL_S = 2 * TIMESTAMP_WINDOW_S + 60
+REPLAYED = -1
 # The encrypted message in WeChat's safe-mode envelope (base64 only; declarations were refused).
 _ENCRYPTED = re.compile(r"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>")
 # Any markup declaration but CDATA: <!DOCTYPE, <!ENTITY, <!ELEMENT, <!ATTLIST, comments.
@@ -53,15 +63,18 @@ _DECLARATION = re.compile(r"<!(?!\[CDATA\[)")
 # The dedupe mark and the keyed enqueue in one step: a message is either seen and queued, or
 # neither (a mark without its job would turn WeChat's retry into a lost message). The enqueue
 # half is queues.scripts.ENQUEUE_KEYED's, which cannot be called from another script.
-# KEYS seen, stream, key_state | ARGV seen_ttl, maxlen, key_ttl, field, value, ...
+# The push's (timestamp, nonce, signature), when given, is taken once: a second use is a replay.
+# KEYS seen, stream, key_state[, replay] | ARGV seen_ttl, maxlen, key_ttl, field, value, ...
 _MARK_AND_ENQUEUE = AsyncScript(
     None,  # type: ignore[arg-type]
     b"""
+if KEYS[4] and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', '%d') then return %d end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
 local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
 redis.call('EXPIRE', KEYS[3], ARGV[3])
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, unpack(ARGV, 4))
-""",
+"""
+    % (REPLAY_TTL_S, REPLAYED),
 )
 
 
@@ -70,6 +83,20 @@ class BadSignature(Forbidden):
 
     code = "wechat_bad_signature"
     message = "签名校验失败"
+
+
+class PlainRefused(Forbidden):
+    """A plain-mode push while safe mode is configured: its body is signed by nothing."""
+
+    code = "wechat_plain_refused"
+    message = "已启用消息加密，不接受明文消息"
+
+
+class Replayed(Forbidden):
+    """A push whose timestamp, nonce and signature were used before: a replay."""
+
+    code = "wechat_replayed"
+    message = "重复的请求签名，已拒绝"
 
 
 class StaleTimestamp(InvalidRequest):
@@ -118,6 +145,12 @@ class Push:
     def encrypted(self) -> bool:
         return self.encrypt_type == "aes"
 
+    @property
+    def replay_key(self) -> str:
+        """The Redis key that marks this (timestamp, nonce, signature) as used."""
+        signed = "\n".join((self.timestamp, self.nonce, self.signature.lower()))
+        return f"wx:nonce:{hashlib.sha256(signed.encode()).hexdigest()}"
+
 
 def sign(token: str, *parts: str) -> str:
     """WeChat's signature: SHA-1 of the sorted strings, concatenated."""
@@ -165,8 +198,10 @@ def open_push(settings: Settings, push: Push, body: bytes, now: float | None = N
     """The message XML of a push, after every check (signature, time, size, declarations)."""
     xml = check_body(body)
     check_timestamp(push.timestamp, now)
+    check_signature(sign(settings.wechat_token, push.timestamp, push.nonce), push.signature)
     if not push.encrypted:
-        check_signature(sign(settings.wechat_token, push.timestamp, push.nonce), push.signature)
+        if settings.wechat_aes_key:
+            raise PlainRefused()
         return xml
     found = _ENCRYPTED.search(xml)
     if found is None:
@@ -225,27 +260,31 @@ def message_identity(msg: InboundMessage) -> str:
     return f"e:{msg.openid}:{msg.create_time}"
 
 
-def _script_call(msg: InboundMessage) -> tuple[list[str], list[Any]]:
+def _script_call(msg: InboundMessage, replay_key: str | None) -> tuple[list[str], list[Any]]:
     # The fields are flat: a copy of __dict__ is asdict() without its deep-copy cost.
     fields = first_fields(INBOUND_JOB, dict(msg.__dict__), msg.openid)
     keys = [
         f"wx:seen:{message_identity(msg)}",
         INBOUND_STREAM,
         StreamKeys(INBOUND_STREAM).key_state(msg.openid),
+        *([replay_key] if replay_key else []),
     ]
     return keys, [SEEN_TTL_S, DEFAULT_MAXLEN, KEY_STATE_TTL_S, *fields]
 
 
 def _queued(msg: InboundMessage, entry: object) -> bool:
+    if entry == REPLAYED:
+        raise Replayed()
     if entry is None:
         log.info("duplicate WeChat push from %s dropped", mask_identifier(msg.openid))
         return False
     return True
 
 
-async def enqueue_once(redis: Redis, msg: InboundMessage) -> bool:
-    """Queue the message for the bot, keyed by openid; False if it was seen before."""
-    keys, args = _script_call(msg)
+async def enqueue_once(redis: Redis, msg: InboundMessage, replay_key: str | None = None) -> bool:
+    """Queue the message for the bot, keyed by openid; False if it was seen before, Replayed if
+    `replay_key` (Push.replay_key) was used before."""
+    keys, args = _script_call(msg, replay_key)
     try:
         entry = await _MARK_AND_ENQUEUE(keys, args, client=redis)
     except (RedisError, OSError) as exc:
@@ -261,13 +300,13 @@ class InboundQueue:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._waiting: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[InboundMessage, str | None, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def put(self, msg: InboundMessage) -> bool:
+    async def put(self, msg: InboundMessage, replay_key: str | None = None) -> bool:
         """Queue one message; False if it was seen before (see enqueue_once)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((msg, future))
+        self._waiting.append((msg, replay_key, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -276,22 +315,26 @@ class InboundQueue:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                entries = await self._send([msg for msg, _ in batch])
+                entries = await self._send([(msg, key) for msg, key, _ in batch])
             except Exception as exc:  # whatever it is, no request may wait for ever
                 log.error("cannot queue WeChat messages, asking WeChat to retry: %s", exc)
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(Unavailable())
                 continue
-            for (msg, future), entry in zip(batch, entries, strict=True):
-                if not future.done():
+            for (msg, _, future), entry in zip(batch, entries, strict=True):
+                if future.done():
+                    continue
+                try:
                     future.set_result(_queued(msg, entry))
+                except Replayed as exc:
+                    future.set_exception(exc)
 
-    async def _send(self, messages: list[InboundMessage]) -> list[object]:
+    async def _send(self, messages: list[tuple[InboundMessage, str | None]]) -> list[object]:
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
-            for msg in messages:
-                keys, args = _script_call(msg)
+            for msg, replay_key in messages:
+                keys, args = _script_call(msg, replay_key)
                 pipe.evalsha(_MARK_AND_ENQUEUE.sha, len(keys), *keys, *args)
             try:
                 return list(await pipe.execute())
@@ -313,10 +356,10 @@ async def receive(
     """Check, decrypt, parse and queue one push; True if queued, False for a duplicate."""
     try:
         msg = parse_inbound(open_push(settings, push, body, now))
+        if isinstance(inbound, InboundQueue):
+            return await inbound.put(msg, push.replay_key)
+        return await enqueue_once(inbound, msg, push.replay_key)
     except ServiceError as exc:
-        # Forged, replayed or hostile pushes are worth seeing in the logs.
-        log.warning("refused a push to /wechat: %s", exc.code)
+        if exc.status < 500:  # forged, replayed or hostile pushes are worth seeing in the logs
+            log.warning("refused a push to /wechat: %s", exc.code)
         raise
-    if isinstance(inbound, InboundQueue):
-        return await inbound.put(msg)
-    return await enqueue_once(inbound, msg)

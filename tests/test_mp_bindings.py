@@ -12,9 +12,8 @@ from models.audit import AuditEntry
 from models.enums import BindingRole
 from models.user import Binding, User
 from services import bindings
+from services.binding_lockout import BindingFailed, BindingLocked
 from services.bindings import (
-    BindingFailed,
-    BindingLocked,
     bind_legal_representative,
     create_agent_invite,
     redeem_agent_invite,

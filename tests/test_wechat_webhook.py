@@ -74,10 +74,12 @@ async def test_an_encrypted_text_message_is_queued_keyed_by_openid(
     )
 
 
-async def test_a_plain_mode_message_is_queued_too(
-    cli: TestClient, settings: Settings, redis: Redis
+async def test_a_plain_mode_message_is_queued_when_no_aes_key_is_configured(
+    aiohttp_client, settings: Settings, db: str, redis: Redis
 ) -> None:
-    resp = await post_signed(cli, settings, text_xml("o_alice", "你好"), encrypt=False)
+    plain = replace(settings, wechat_aes_key="")
+    cli = await aiohttp_client(create_app(plain))
+    resp = await post_signed(cli, plain, text_xml("o_alice", "你好"), encrypt=False)
 
     assert resp.status == 200, await resp.text()
     assert [j["content"] for j in await queued(redis)] == ["你好"]
@@ -137,7 +139,9 @@ async def test_a_replayed_push_is_not_queued_again(
     first = await cli.post("/wechat", params=query, data=body)
     replay = await cli.post("/wechat", params=query, data=body)
 
-    assert (first.status, replay.status) == (200, 200)  # WeChat must not retry a duplicate
+    # WeChat signs each retry afresh (a new nonce): a second use of one signature is a replay.
+    assert (first.status, replay.status) == (200, 403)
+    assert (await replay.json())["code"] == "wechat_replayed"
     assert len(await queued(redis)) == 1
 
 
@@ -207,7 +211,8 @@ async def test_a_body_that_does_not_decrypt_is_refused(
     cli: TestClient, settings: Settings, redis: Redis
 ) -> None:
     ts, nonce, junk = str(int(time.time())), "abc", "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
-    query = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+    query = {"signature": signature(settings.wechat_token, ts, nonce), "timestamp": ts,
+             "nonce": nonce, "encrypt_type": "aes",
              "msg_signature": signature(settings.wechat_token, ts, nonce, junk)}  # fmt: skip
     body = f"<xml><Encrypt><![CDATA[{junk}]]></Encrypt></xml>"
 
