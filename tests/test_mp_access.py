@@ -21,6 +21,7 @@ from services.operators import create_operator
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,
+    bind,
     bind_body,
     invite,
     login,
@@ -52,6 +53,8 @@ class World:
     # Objection routes: the agent without the scope holds only "reports"; and a department
     # the ticket is not routed to.
     objection_callers: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    # The report holds A and its related A2: an agent with the reports scope on A only.
+    report_callers: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 @pytest.fixture
@@ -76,7 +79,10 @@ async def raise_objection(cli, headers: dict[str, str], enterprise_id: int, repo
 async def world(mp_cli, fake_wechat: FakeWeChat, redis: Redis) -> World:
     enterprise_id = (await make_enterprises())["A"].id
     rep = await representative(mp_cli, fake_wechat, "A", "o_rep_a")
-    r = await mp_cli.post("/api/mp/reports", json={"uscc": USCC_A}, headers=auth(rep))
+    await bind(mp_cli, rep, "A2")  # the same person represents the subsidiary
+    r = await mp_cli.post("/api/mp/reports", json={"uscc": USCC_A, "related": True},
+                          headers=auth(rep))  # fmt: skip
+    assert (await r.json())["excluded"] == []
     report_id = (await r.json())["id"]
     revoked = await login(mp_cli, fake_wechat, "o_revoked")
     made = await invite(mp_cli, rep, "A", ["reports", "objections"])
@@ -108,6 +114,7 @@ async def world(mp_cli, fake_wechat: FakeWeChat, redis: Redis) -> World:
         enterprise_id=enterprise_id,
         objection_id=objection["id"],
         event_id=objection["timeline"][0]["id"],
+        report_callers={"agent of A without A2": auth(reports_only)},
         objection_callers={
             "agent without the scope": auth(reports_only),
             "another department's key": auth((await create_department_key(OTHER_DEPARTMENT)).key),
@@ -180,6 +187,8 @@ def matrix_routes(w: World) -> list[tuple[str, str, str, dict[str, Any] | None]]
 
 def callers_for(w: World, route: str) -> dict[str, dict[str, str]]:
     """The callers that must not reach A through `route`."""
+    if route == "/api/mp/reports/{id}":
+        return {**w.callers, **w.report_callers}
     if "/objections" not in route:
         return w.callers
     return {**w.callers, **w.objection_callers}

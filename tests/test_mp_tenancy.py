@@ -1,6 +1,8 @@
-"""A hypothesis state machine over two enterprises and six users: binding, agent codes,
-revocation and reports in any order. Every answer must agree with a model of who may act for
-which enterprise; in particular no user ever gets a 2xx for an enterprise they may not act for.
+"""A hypothesis state machine over two related enterprises and six users: binding, agent codes,
+revocation and reports (with their related sections or not) in any order. Every answer must
+agree with a model of who may act for which enterprise; in particular no user ever gets a 2xx
+for an enterprise they may not act for, nor a report holding one (services.access). The model
+also counts wrong attempts per user, per enterprise and per address (services.binding_lockout).
 
 hypothesis drives the machine synchronously, from a worker thread; each request is handed to
 the test's event loop, where the app, database and Redis live.
@@ -30,7 +32,9 @@ from stdnum.cn import uscc as stdnum_uscc
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from handlers.app import create_app
-from models.enterprise import Enterprise
+from models.enterprise import Enterprise, EnterpriseRelation
+from models.enums import RelationKind
+from services.binding_lockout import PER_ENTERPRISE, PER_IP, PER_USER
 from services.identity import hash_id_number
 
 USERS = 6
@@ -63,10 +67,18 @@ class Invite:
 
 
 @dataclass
+class Report:
+    enterprises: frozenset[int]
+    report_id: int
+    requester: int
+
+
+@dataclass
 class Harness:
     loop: asyncio.AbstractEventLoop
     client: TestClient
     fake: FakeWeChat
+    redis: Redis
 
     def run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
@@ -90,8 +102,11 @@ class Tenancy(RuleBasedStateMachine):
         self.tokens: list[str] = []
         self.grants: dict[tuple[int, int], Grant] = {}
         self.invites: list[Invite] = []
-        self.reports: list[tuple[int, int]] = []  # (company, report id)
+        self.reports: list[Report] = []
+        # Wrong attempts per user, per company and (one address for all) per IP.
         self.failures: dict[int, int] = {}
+        self.company_failures: dict[int, int] = {}
+        self.ip_failures = 0
 
     @initialize()
     def set_up(self) -> None:
@@ -106,6 +121,7 @@ class Tenancy(RuleBasedStateMachine):
                                     legal_rep_id_hash=hash_id_number(KEY, id_number),
                                     district="渝中区"))  # fmt: skip
             self.companies.append(company)
+        h.run(self._relate_and_forget_the_address())
         for n in range(USERS):
             code = h.fake.issue_js_code(f"o_{run}_{n}")
             status, body = h.call("POST", "/api/mp/login", "", {"code": code})
@@ -122,12 +138,27 @@ class Tenancy(RuleBasedStateMachine):
         grant = self.grants.get((user, company))
         return grant is not None and grant.role == "legal_representative"
 
-    def locked(self, user: int) -> bool:
-        return self.failures.get(user, 0) >= 5
+    async def _relate_and_forget_the_address(self) -> None:
+        a, b = [await Enterprise.get(uscc=c.uscc) for c in self.companies]
+        await EnterpriseRelation.create(parent=a, child=b, kind=RelationKind.SUBSIDIARY)
+        # Every example's users share 127.0.0.1: each example starts with its count at zero.
+        keys = [k async for k in self.harness.redis.scan_iter(match="binding:*:ip:*")]
+        if keys:
+            await self.harness.redis.delete(*keys)
 
-    def count_failure(self, user: int, status: int) -> None:
+    def locked(self, user: int, company: int | None = None) -> bool:
+        return (
+            self.failures.get(user, 0) >= PER_USER
+            or self.ip_failures >= PER_IP
+            or (company is not None and self.company_failures.get(company, 0) >= PER_ENTERPRISE)
+        )
+
+    def count_failure(self, user: int, status: int, company: int | None = None) -> None:
         self.failures[user] = self.failures.get(user, 0) + 1
-        assert status == (429 if self.locked(user) else 403), status
+        self.ip_failures += 1
+        if company is not None:
+            self.company_failures[company] = self.company_failures.get(company, 0) + 1
+        assert status == (429 if self.locked(user, company) else 403), status
 
     # --- rules ---
 
@@ -137,7 +168,7 @@ class Tenancy(RuleBasedStateMachine):
         body = {"uscc": c.uscc, "enterprise_name": c.name, "legal_rep_name": c.rep,
                 "id_number": c.id_number if right else "500103198001019999"}  # fmt: skip
         status, answer = self.harness.call("POST", "/api/mp/bindings", self.tokens[user], body)
-        if self.locked(user):
+        if self.locked(user, company):
             assert status == 429, answer
         elif right:
             assert status == 201, answer
@@ -145,7 +176,7 @@ class Tenancy(RuleBasedStateMachine):
                 answer["id"], "legal_representative", frozenset({"reports", "objections"})
             )
         else:
-            self.count_failure(user, status)
+            self.count_failure(user, status, company)
 
     @rule(user=st.integers(0, USERS - 1), company=st.integers(0, 1),
           scopes=st.sets(st.sampled_from(["reports", "objections"]), min_size=1))  # fmt: skip
@@ -197,13 +228,16 @@ class Tenancy(RuleBasedStateMachine):
         else:
             assert status == 403, answer
 
-    @rule(user=st.integers(0, USERS - 1), company=st.integers(0, 1))
-    def ask_report(self, user: int, company: int) -> None:
-        body = {"uscc": self.companies[company].uscc, "domains": [1]}
+    @rule(user=st.integers(0, USERS - 1), company=st.integers(0, 1), related=st.booleans())
+    def ask_report(self, user: int, company: int, related: bool) -> None:
+        body = {"uscc": self.companies[company].uscc, "domains": [1], "related": related}
         status, answer = self.harness.call("POST", "/api/mp/reports", self.tokens[user], body)
         if self.allows(user, company, "reports"):
             assert status == 202, answer
-            self.reports.append((company, answer["id"]))
+            other = 1 - company  # A's subsidiary is B; B's controlling shareholder is A
+            with_other = related and self.allows(user, other, "reports")
+            included = frozenset({company, other} if with_other else {company})
+            self.reports.append(Report(included, answer["id"], user))
         else:
             assert status == 403, answer
 
@@ -211,9 +245,15 @@ class Tenancy(RuleBasedStateMachine):
     def read_report(self, user: int, pick: int) -> None:
         if not self.reports:
             return
-        company, report_id = self.reports[pick % len(self.reports)]
-        status, answer = self.harness.call("GET", f"/api/mp/reports/{report_id}", self.tokens[user])
-        assert status == (200 if self.allows(user, company, "reports") else 403), answer
+        report = self.reports[pick % len(self.reports)]
+        status, answer = self.harness.call(
+            "GET", f"/api/mp/reports/{report.report_id}", self.tokens[user]
+        )
+        # Its requester sees it; anyone else needs the reports scope for every enterprise in it.
+        visible = user == report.requester or all(
+            self.allows(user, c, "reports") for c in report.enterprises
+        )
+        assert status == (200 if visible else 403), answer
 
     @rule(user=st.integers(0, USERS - 1), company=st.integers(0, 1))
     def history(self, user: int, company: int) -> None:
@@ -242,7 +282,7 @@ async def test_no_user_ever_gets_a_2xx_for_an_enterprise_they_may_not_act_for(
                              mp_rate_per_ip=10**6, mp_rate_per_user=10**6))  # fmt: skip
     client = await aiohttp_client(app)
     loop = asyncio.get_running_loop()
-    Tenancy.harness = Harness(loop, client, fake_wechat)
+    Tenancy.harness = Harness(loop, client, fake_wechat, redis)
     # hypothesis drives the machine synchronously from a thread; requests run on this loop.
     await loop.run_in_executor(None, _drive)
 
