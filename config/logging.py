@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -26,15 +27,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class EscapingFilter(logging.Filter):
-    """Escapes control characters in the message, so one record is always one line (the
-    traceback of an exception, appended by the formatter, is the only multi-line part)."""
+class RewritingFilter(logging.Filter):
+    """Rewrites every record's message (arguments filled in) with `rewrite`."""
+
+    def __init__(self, rewrite: Callable[[str], str]) -> None:
+        super().__init__()
+        self.rewrite = rewrite
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        escaped = escape_control(message)
-        if escaped != message:
-            record.msg, record.args = escaped, None
+        rewritten = self.rewrite(message)
+        if rewritten != message:
+            record.msg, record.args = rewritten, None
         return True
 
 
@@ -44,7 +48,8 @@ def setup_logging(level: str = "INFO", filters: tuple[logging.Filter, ...] = ())
     handler.addFilter(RequestIdFilter())
     for extra in filters:
         handler.addFilter(extra)
-    handler.addFilter(EscapingFilter())
+    # Last: one record is one line (only a traceback, added by the formatter, spans lines).
+    handler.addFilter(RewritingFilter(escape_control))
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
+
+from config.logging import RewritingFilter
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
@@ -62,12 +63,8 @@ def mask_personal(value: Any, key: str = "") -> Any:
     return value
 
 
-class MaskingFilter(logging.Filter):
+class MaskingFilter(RewritingFilter):
     """Masks phone and ID numbers in every log line, whoever wrote it."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
+    def __init__(self) -> None:
+        super().__init__(mask_text)
