@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
 
 from fakes.wechat import FakeWeChat
 from models.audit import AuditEntry
-from models.user import Binding, User
+from models.user import Binding, SubscriptionGrant, User
+from queues.registry import JobContext
 from services import bindings
 from services.binding_lockout import (
     PER_ENTERPRISE,
@@ -22,6 +24,7 @@ from services.binding_lockout import (
     BindingLocked,
 )
 from services.bindings import bind_legal_representative
+from services.notify import notify_job
 from services.operators import create_operator
 from tests.test_mp_support import (
     ENTERPRISES,
@@ -32,6 +35,7 @@ from tests.test_mp_support import (
     make_enterprises,
     representative,
 )
+from tests.wechat_support import SUBSCRIBE_TEMPLATE, wechat_settings
 
 WRONG_ID = "500103198001019999"
 USCC_A = ENTERPRISES["A"][0]
@@ -188,3 +192,32 @@ async def test_bot_binding_shares_the_enterprise_limit(db, redis: Redis, setting
         await bind_legal_representative(redis, users[2].id, uscc, name, rep, id_number,
                                         channel="bot")  # fmt: skip
     assert not await Binding.exists()
+
+
+async def test_the_legal_representative_is_told_on_the_official_account(
+    db, redis: Redis, settings_on_fake, fake_wechat: FakeWeChat
+):  # type: ignore[no-untyped-def]
+    settings = wechat_settings(settings_on_fake)
+    bindings.configure(settings)
+    fake_wechat.add_follower(settings.wechat_app_id, "o_rep_oa")
+    fake_wechat.add_user(settings.mp_app_id, "o_rep_mp")
+    fake_wechat.templates[SUBSCRIBE_TEMPLATE] = ("thing1",)
+    await make_enterprises()
+    uscc, name, rep_name, id_number = ENTERPRISES["A"]
+    rep = await User.create(oa_openid="o_rep_oa", mp_openid="o_rep_mp",
+                            oa_last_message_at=datetime.now(UTC))  # fmt: skip
+    await bind_legal_representative(redis, rep.id, uscc, name, rep_name, id_number, channel="bot")
+    await SubscriptionGrant.create(user=rep, template_id=SUBSCRIBE_TEMPLATE, remaining=1)
+    for n in range(PER_ENTERPRISE):
+        user = await User.create(oa_openid=f"o_guess_{n}")
+        with pytest.raises((BindingFailed, BindingLocked)):
+            await bind_legal_representative(redis, user.id, uscc, name, rep_name, WRONG_ID)
+
+    [(entry_id, fields)] = await redis.xrange("notify")
+    ctx = JobContext(redis, settings, "notify", "notify.send", entry_id.decode(), "1", 1, None)
+    await notify_job()(ctx, json.loads(fields[b"payload"]))
+
+    [sent] = fake_wechat.sent_to("o_rep_oa")
+    assert sent.kind == "custom" and "安全提醒" in sent.payload["text"]["content"]
+    assert fake_wechat.sent_to("o_rep_mp") == []  # objection-progress grants are not spent
+    assert (await SubscriptionGrant.get(user=rep)).remaining == 1
