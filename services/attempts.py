@@ -140,8 +140,8 @@ class Attempt:
         await _SUCCEED(keys, args, client=self.redis)
 
     async def failed(self) -> tuple[int, list[Refusal]]:
-        """Keep the count of a wrong answer: the attempts the first limit has left, and the
-        locks this failure set (or found set)."""
+        """Keep the count of a wrong answer: the attempts left before the first limit locks,
+        and the locks this failure set (or found set)."""
         keys, args = _call(self.namespace, self.limits)
         out = [int(v) for v in await _FAIL(keys, args, client=self.redis)]
         locks = [
@@ -149,4 +149,4 @@ class Attempt:
             for i, limit in enumerate(self.limits)
             if out[2 * i + 1] != 0
         ]
-        return out[0], locks
+        return min(out[0::2]), locks
