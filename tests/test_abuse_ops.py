@@ -96,7 +96,7 @@ async def test_the_ops_cookie_holds_a_session_id_not_the_token(
     assert page.status == 200
     # Nothing in Redis holds the session id itself, only its hash.
     assert not [k async for k in redis.scan_iter(match=f"*{cookie.value}*")]
-    # The old kind of cookie, the raw token, no longer opens anything.
+    # A cookie holding the raw token opens nothing.
     cli.session.cookie_jar.clear()
     cli.session.cookie_jar.update_cookies({OPS_COOKIE: "test-ops-token"})
     assert (await cli.get("/ops", allow_redirects=False)).status == 303

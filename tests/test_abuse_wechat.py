@@ -1,5 +1,5 @@
 """Attacks on /wechat: forged pushes by downgrade to plain mode, replayed signatures, and
-compatible mode's plaintext copy. Each was reproduced against a running server first."""
+compatible mode's plaintext copy, each sent to the whole application as an attacker would."""
 
 from __future__ import annotations
 
