@@ -34,6 +34,7 @@ YES_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "好", "好�
 NO_WORDS = frozenset({"否", "不是", "不对", "不", "no", "n"})
 # How a longer yes or no starts: 是的没错, 对的就是这家, 确认提交吧; 不是这家, 不对重新输.
 _YES_START = ("是", "对", "好", "确认", "确定", "没错", "正确", "就是", "可以", "没问题")
+YES_MAX_CHARS = 8  # longer is a sentence of its own ("对报告有异议…"), not a yes
 _NO_START = ("不", "否", "错", "换", "重新")
 
 
@@ -96,7 +97,12 @@ def yes_or_no(word: str) -> bool | None:
         return True
     if word in NO_WORDS or word.startswith(_NO_START):
         return False
-    if word.startswith(_YES_START) and len(word) <= 6 and "不" not in word and "异议" not in word:
+    if (
+        word.startswith(_YES_START)
+        and len(word) <= YES_MAX_CHARS
+        and "不" not in word
+        and "异议" not in word
+    ):
         return True
     return None
 

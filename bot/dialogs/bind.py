@@ -106,7 +106,7 @@ async def _by_code(state: DialogState, turn: Turn, word: str) -> StepResult:
 def names_the_enterprise(text: str, name: str) -> bool:
     """The enterprise's own name (or most of it, 渝信示范科技) given as the answer."""
     text = re.sub(
-        r"^(?:是|就是|对|对的|是的)[,，]?|(?:这家|这个)?(?:公司|企业)?[。!！]*$", "", text
+        r"^(?:是的|就是|对的|是|对)[,，]?|(?:这家|这个)?(?:公司|企业)?[。!！]*$", "", text
     )
     if len(text) < 4:
         return False

@@ -91,7 +91,14 @@ def understand(
     top = intents.strongest(intents.scores(norm))
     action = top[0] if top and top[1] >= intents.ACTION_MIN else None
     question = intents.is_question(norm)
+    action_is_cancel = action == "cancel"
     asks_about = any(topic in norm for topic in topics)
+    if intents.is_chitchat(norm) and not intents.BUSINESS.search(norm) and not action_is_cancel:
+        return Understanding(text, "unknown", slots, chitchat=True)
+    if action in intents.NOT_FAQ:
+        return Understanding(text, action, slots)
+    if action and intents.is_how_to(norm) and top and top[1] >= intents.STRONG:
+        return Understanding(text, action, slots)  # 怎么移出: how to do it, so do it
     if asks_about and (question or not (action or REQUEST_SLOTS & slots.keys())):
         return _faq_answer(text, norm, slots, index, question)
     if action:

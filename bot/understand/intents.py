@@ -7,15 +7,20 @@ earlier in PRIORITY. When no word is found exactly, a strong word within one typ
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import fuzz, process
 
 from bot import menu
 from bot.understand.lexicon import CHITCHAT_WORDS, INTENT_WORDS, QUESTION_WORDS
 
-ACTIONS = ("cancel", "verify", "repair", "objection", "progress", "bind", "report", "help")
+ACTIONS = ("cancel", "verify", "progress", "repair", "objection", "bind", "report", "help")
+# Intents that a question does not turn into a policy question: 核验码在哪输入 is about verifying.
+NOT_FAQ = frozenset({"cancel", "verify", "progress", "bind", "help"})
 PRIORITY = {intent: rank for rank, intent in enumerate(ACTIONS)}
 # An action needs this much weight; a lone 报告 or 申请 inside a question is not a request.
 ACTION_MIN = 2
+STRONG = 3  # the weight of a word that names an intent outright
 FUZZY_MIN = 80
 _MENU_INTENT = {"objection": "objection"}  # menu word -> intent, where they differ
 _STRONG = {
@@ -66,8 +71,17 @@ def fuzzy(text: str) -> str | None:
     return _STRONG[best[0]] if best else None
 
 
+def is_how_to(text: str) -> bool:
+    return any(word in text for word in ("怎么", "如何", "怎样", "咋"))
+
+
 def is_question(text: str) -> bool:
-    return any(word in text for word in QUESTION_WORDS)
+    """吗, 多少, 怎么…, or 要…不 (办这个要交钱不)."""
+    return any(word in text for word in QUESTION_WORDS) or text.endswith(("不", "没"))
+
+
+# Words of this service: small talk that mentions them (谢谢，报告呢) is not small talk.
+BUSINESS = re.compile("报告|异议|企业|公司|绑定|证明|信用|核验|验证|授权|处罚|领域|进度|办理")
 
 
 def is_chitchat(text: str) -> bool:

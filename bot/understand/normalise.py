@@ -17,7 +17,7 @@ TYPOS = {
     "要得": "好的", "晓得": "知道", "哪哈": "哪里", "多少前": "多少钱",
 }  # fmt: skip
 _TYPO_RE = re.compile("|".join(map(re.escape, sorted(TYPOS, key=len, reverse=True))))
-_TRAILING = "。.!！~～…,，、 "
+_TRAILING = "。.!！~～…,，、?？ "
 
 
 def normalise(text: str) -> str:

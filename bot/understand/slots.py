@@ -123,7 +123,7 @@ def extract(text: str, today: date) -> dict[str, Any]:
     if domains:
         slots["domains"] = domains
     slots.update(_span(text, today))
-    purpose = _PURPOSE_RE.search(text.lower())
+    purpose = _PURPOSE_RE.search(text.lower().replace("上市版", ""))  # the report's own name
     if purpose:
         slots["purpose"] = PURPOSE_WORDS[purpose.group(0)].value
     slots.update(_codes(text.upper()))
