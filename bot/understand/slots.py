@@ -10,8 +10,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-import cn2an
-
 from bot.parse_span import DAY, bounds, years_before
 from bot.understand.lexicon import ALL_DOMAINS_WORDS, DOMAIN_WORDS, PURPOSE_WORDS
 from services.errors import InvalidRequest
@@ -44,6 +42,8 @@ _NAMED_CODE = re.compile(
 
 
 def _number(text: str) -> int | None:
+    import cn2an  # a second to import: paid by warm() at worker start, not by a module import
+
     try:
         return int(cn2an.cn2an(text, "smart"))
     except ValueError:
