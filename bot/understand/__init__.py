@@ -25,6 +25,7 @@ from config.settings import Settings
 INTENTS = ("report", "bind", "objection", "repair", "progress", "verify", "help", "cancel", "faq",
            "unknown")  # fmt: skip
 REQUEST_SLOTS = frozenset({"domains", "years", "from", "to", "purpose"})
+CHITCHAT = "chitchat"  # within this module only: answered as "unknown", politely
 
 
 @dataclass(frozen=True)
@@ -81,44 +82,52 @@ def understand(
     if not norm:
         return Understanding(text, "unknown")
     slots = extract(norm, today or _today())
-    intent = intents.exact(norm.lower())
-    if intent:
-        return Understanding(text, intent, slots)
-    if "report_no" in slots:
-        return Understanding(text, "verify", slots)
     index, topics = _faq_for(settings)
+    intent = _intent(norm, slots, topics)
+    question = intents.is_question(norm)
+    if intent == "faq":
+        return Understanding(
+            text, "faq", slots, index.answer(norm) or UNANSWERED, question=question
+        )
+    if intent == CHITCHAT:
+        return Understanding(text, "unknown", slots, chitchat=True, question=question)
+    return Understanding(text, intent, slots, question=question)
+
+
+def _intent(norm: str, slots: dict[str, Any], topics: tuple[str, ...]) -> str:
+    """In order: a menu word, a report number (verify), small talk, a request that no question
+    turns into a policy question (verify, progress...), a how-to (怎么移出: do it), a question
+    about a policy topic, any other request, slots alone (a report; a USCC or code: bind), small
+    talk after all, any other question, and a request word within a typo."""
+    exact = intents.exact(norm.lower())
+    if exact:
+        return exact
+    if "report_no" in slots:
+        return "verify"
     top = intents.strongest(intents.scores(norm))
     action = top[0] if top and top[1] >= intents.ACTION_MIN else None
-    question = intents.is_question(norm)
-    action_is_cancel = action == "cancel"
-    asks_about = any(topic in norm for topic in topics)
-    if intents.is_chitchat(norm) and not intents.BUSINESS.search(norm) and not action_is_cancel:
-        return Understanding(text, "unknown", slots, chitchat=True)
+    chitchat = intents.is_chitchat(norm)
+    if chitchat and not intents.BUSINESS.search(norm) and action != "cancel":
+        return CHITCHAT
     if action in intents.NOT_FAQ:
-        return Understanding(text, action, slots)
-    if action and intents.is_how_to(norm) and top and top[1] >= intents.STRONG:
-        return Understanding(text, action, slots)  # 怎么移出: how to do it, so do it
-    if asks_about and (question or not (action or REQUEST_SLOTS & slots.keys())):
-        return _faq_answer(text, norm, slots, index, question)
+        return action
+    if action and top and top[1] >= intents.STRONG and intents.is_how_to(norm):
+        return action
+    question = intents.is_question(norm)
+    requested = bool(REQUEST_SLOTS & slots.keys())
+    if any(topic in norm for topic in topics) and (question or not (action or requested)):
+        return "faq"
     if action:
-        return Understanding(text, action, slots)
-    if REQUEST_SLOTS & slots.keys():
-        return Understanding(text, "report", slots)
+        return action
+    if requested:
+        return "report"
     if "uscc" in slots or "code" in slots:
-        return Understanding(text, "bind", slots)
-    if intents.is_chitchat(norm):
-        return Understanding(text, "unknown", slots, chitchat=True)
+        return "bind"
+    if chitchat:
+        return CHITCHAT
     if question:
-        return _faq_answer(text, norm, slots, index, question)
-    fuzzy = intents.fuzzy(norm)
-    return Understanding(text, fuzzy or "unknown", slots)
-
-
-def _faq_answer(
-    text: str, norm: str, slots: dict[str, Any], index: Index, question: bool
-) -> Understanding:
-    answer = index.answer(norm) or UNANSWERED
-    return Understanding(text, "faq", slots, answer, question=question)
+        return "faq"
+    return intents.fuzzy(norm) or "unknown"
 
 
 @lru_cache(maxsize=1)
