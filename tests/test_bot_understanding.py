@@ -215,3 +215,19 @@ async def test_a_policy_question_inside_a_dialog_is_answered_and_the_dialog_goes
     assert (state.step, engine.MISSES in state.data) == ("domains", False)
     [reply] = await chat.say("不办了")
     assert reply.startswith("已取消“申请报告”")
+
+
+async def test_a_free_text_answer_is_taken_as_it_is(
+    db: str, redis: Redis, settings: Settings
+) -> None:
+    chat, _ = await bound_chat(redis, settings)
+    await issued_report(settings, redis, await chat.user())
+    await chat.say("异议")
+    await chat.say("1")
+    await chat.say("1")
+    await chat.say("1")
+    description = "这条处罚不对，已整改，不办了也要删除，收费吗？"
+    [reply] = await chat.say(description)
+    state = await chat.state()
+    assert (state.step, state.data["text"]) == ("photos", description)
+    assert "免费" not in reply
