@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -67,6 +68,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from services.db import database
     from services.jobs import build_registry
     from services.ops import STREAMS
+    from services.wechat_webhook import INBOUND_STREAM
 
     settings = load_settings()
     streams = args.streams or list(STREAMS)
@@ -74,6 +76,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if unknown:
         print(f"错误：未知的队列 {unknown}，可选：{list(STREAMS)}", file=sys.stderr)
         return 2
+    if INBOUND_STREAM in streams:  # jieba's dictionary and the FAQ index, before the first message
+        from bot.engine import warm
+
+        warm(settings)
     return run_worker_process(
         settings,
         streams,
@@ -521,6 +527,24 @@ def cmd_wechat_simulate(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_bot_understand(args: argparse.Namespace) -> int:
+    """One JSON object per line: {"text", "intent", "slots", "answer"}, for each text given."""
+    from bot.understand import understand
+
+    texts = list(args.text)
+    if args.file:
+        source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+        with source:
+            texts += [line.rstrip("\n") for line in source if line.strip()]
+    if not texts:
+        print("错误：请给出要理解的文字，或用 --file 指定文件（每行一句）", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    for text in texts:
+        print(json.dumps(understand(text, settings=settings).to_dict(), ensure_ascii=False))
+    return 0
+
+
 def cmd_ensure_redis(args: argparse.Namespace) -> int:
     from services.redis_local import ensure_redis
 
@@ -603,6 +627,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", type=float, default=1.5, help="seconds of silence after which the bot is done"
     )
     simulate.set_defaults(func=cmd_wechat_simulate)
+    bot = sub.add_parser("bot", help="the bot's understanding").add_subparsers(
+        dest="bot", required=True
+    )
+    understand = bot.add_parser(
+        "understand", help="print the intent and slots of each text, one JSON object per line"
+    )
+    understand.add_argument("text", nargs="*", help="texts to understand")
+    understand.add_argument("--file", default=None, help="one text per line (- for stdin)")
+    understand.set_defaults(func=cmd_bot_understand)
     ingest = add("ingest", cmd_ingest, "push a file of records for a department (bulk loads)")
     ingest.add_argument("--department", required=True, help="department code, e.g. samr")
     ingest.add_argument("file", help=".csv, .jsonl or .ndjson")

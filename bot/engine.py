@@ -1,14 +1,17 @@
 """The conversation engine: one inbound message in, replies out, the user's state kept in Redis.
 
 Order of precedence: events (subscribe, unsubscribe, menu clicks), then 取消 and 帮助/菜单, which
-work anywhere, then the step of the dialog the user is in, then the words that start a dialog.
-Anything else is answered with 没听懂 and the menu: never silence, never a stack trace.
+work anywhere, then the step of the dialog the user is in, then what bot.understand makes of the
+message: an intent that starts a dialog (with the slots it already fills), a policy question
+answered with its source, or chit-chat and anything else answered politely with the menu, never
+starting a dialog. Never silence, never a stack trace.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from types import ModuleType
 
 from redis.asyncio import Redis
@@ -24,11 +27,15 @@ from bot.dialogs import (
     objection,
     progress,
     report,
+    understood,
     verify,
 )
 from bot.dialogs import download_media as wechat_download_media
 from bot.messages import InboundMessage, OutboundMessage
 from bot.state import IDLE, DialogState, clear_state, load_state, save_state
+from bot.understand import Understanding
+from bot.understand import warm as warm_understanding
+from bot.understand.faq import UNANSWERED
 from config.settings import Settings
 from models.user import User
 from services.errors import ServiceError
@@ -36,6 +43,19 @@ from services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 DIALOGS: dict[str, ModuleType] = {m.NAME: m for m in (report, bind, objection, progress, verify)}
+# Intents that start a dialog when the user is in none.
+DIALOG_FOR_INTENT = {
+    "report": "report",
+    "bind": "bind",
+    "objection": "objection",
+    "repair": "objection",
+    "progress": "progress",
+    "verify": "verify",
+}
+MISSES = "_misses"  # in a dialog's data: misunderstandings in a row at the current step
+MAX_MISSES = 4
+EXPECT_HEAD = "我需要的是："
+LAST_TRY_TEXT = "不想办了请回复“取消”，查看全部服务请回复“菜单”。"
 
 TIMED_OUT_TEXT = "由于30分钟没有操作，上次的办理已结束，请重新开始。"
 SORRY_TEXT = "抱歉，系统出了点问题，请稍后再试；也可回复“取消”重新开始。"
@@ -62,14 +82,63 @@ def _not_understood() -> list[Reply]:
 def _help(state: DialogState) -> list[Reply]:
     if not state.active:
         return [menu.MENU_TEXT]
-    title = DIALOGS[state.dialog].TITLE
-    return [f"{menu.MENU_TEXT}\n\n您正在办理“{title}”，可继续回答上一个问题，或回复“取消”。"]
+    return [f"{menu.MENU_TEXT}\n\n{_go_on(state)}"]
+
+
+def _go_on(state: DialogState) -> str:
+    return f"您正在办理“{DIALOGS[state.dialog].TITLE}”，可继续回答上一个问题，或回复“取消”。"
+
+
+def _cancel(state: DialogState) -> StepResult:
+    if not state.active:
+        return IDLE, ["当前没有进行中的办理。回复“菜单”查看我能做什么。"]
+    return IDLE, [f"已取消“{DIALOGS[state.dialog].TITLE}”。回复“菜单”查看其他服务。"]
 
 
 async def _start(name: str, turn: Turn) -> StepResult:
     dialog: ModuleType = DIALOGS[name]
     result: StepResult = await dialog.start(turn)
     return result
+
+
+def _answer(meant: Understanding, state: DialogState) -> list[Reply]:
+    """A policy question: the answer and its source, or that the bot cannot answer, and the menu."""
+    if meant.answer and meant.answer != UNANSWERED:
+        return [meant.answer + (f"\n\n{_go_on(state)}" if state.active else "")]
+    return [f"{UNANSWERED}。\n{menu.MENU_TEXT}"]
+
+
+async def _idle(meant: Understanding, turn: Turn) -> StepResult:
+    """What a message means outside any dialog; chit-chat and questions never start one."""
+    intent = meant.intent
+    if intent in DIALOG_FOR_INTENT:
+        return await _start(DIALOG_FOR_INTENT[intent], turn)
+    if intent == "cancel":
+        return _cancel(IDLE)
+    if intent == "help":
+        return IDLE, [menu.MENU_TEXT]
+    if intent == "faq":
+        return IDLE, _answer(meant, IDLE)
+    if meant.chitchat:
+        return IDLE, [f"{menu.CHITCHAT_TEXT}\n{menu.MENU_TEXT}"]
+    return IDLE, _not_understood()
+
+
+async def _in_dialog(state: DialogState, meant: Understanding, turn: Turn) -> StepResult:
+    """A step's answer; a clear 不办了 cancels, and a policy question is answered on the way."""
+    dialog = DIALOGS[state.dialog]
+    if state.step not in getattr(dialog, "FREE_TEXT_STEPS", ()):
+        if meant.intent == "cancel":
+            return _cancel(state)
+        if meant.intent == "faq" and meant.question and meant.answer != UNANSWERED:
+            return state, _answer(meant, state)
+    try:
+        after, replies = await dialog.STEPS[state.step](state, turn)
+    except ServiceError as exc:  # a rule the user broke: say which, and ask again
+        after, replies = state, [exc.message]
+    if turn.msg.kind != "text":  # a photo that failed is no misunderstanding
+        return after, replies
+    return _count_misses(state, after, replies)
 
 
 async def _route(state: DialogState, turn: Turn) -> StepResult:
@@ -86,23 +155,48 @@ async def _route(state: DialogState, turn: Turn) -> StepResult:
         return state, []  # view, location, template-send reports: not the user talking
     command = menu.normalise_command(msg.content) if msg.kind == "text" else ""
     if command in menu.CANCEL_WORDS:
-        if not state.active:
-            return IDLE, ["当前没有进行中的办理。回复“菜单”查看我能做什么。"]
-        return IDLE, [f"已取消“{DIALOGS[state.dialog].TITLE}”。回复“菜单”查看其他服务。"]
+        return _cancel(state)
     if command in menu.HELP_WORDS:
         return state, _help(state)
+    meant = understood(turn)
     if state.active and not (command in menu.DIALOG_FOR_WORD and not command.isdigit()):
         # A number answers the dialog's question; a dialog's name (进度, 绑定...) switches to it.
-        step = DIALOGS[state.dialog].STEPS[state.step]
-        result: StepResult = await step(state, turn)
-        return result
-    if command in menu.DIALOG_FOR_WORD:
-        return await _start(menu.DIALOG_FOR_WORD[command], turn)
-    if msg.kind == "text" and (
-        command.startswith(("验证", "核验")) or verify.mentions_report_number(msg.content)
-    ):
-        return await _start(verify.NAME, turn)
-    return IDLE, _not_understood()
+        return await _in_dialog(state, meant, turn)
+    return await _idle(meant, turn)
+
+
+def _same_step(before: DialogState, after: DialogState) -> bool:
+    """The step did not move on: the same question stands, with nothing new collected."""
+    strip = {MISSES: None}
+    return (before.dialog, before.step) == (after.dialog, after.step) and (
+        {**before.data, **strip} == {**after.data, **strip}
+    )
+
+
+def _count_misses(before: DialogState, after: DialogState, replies: list[Reply]) -> StepResult:
+    """After two misunderstandings in a row, say what is expected with an example; after four,
+    end the dialog. So the step's own prompt is never sent a third time in a row."""
+    if not after.active or not _same_step(before, after):
+        if MISSES in after.data:
+            after = replace(after, data={k: v for k, v in after.data.items() if k != MISSES})
+        return after, replies
+    misses = before.data.get(MISSES, 0) + 1
+    expect = getattr(DIALOGS[after.dialog], "EXPECT", {}).get(after.step, "")
+    if misses >= MAX_MISSES:
+        title = DIALOGS[after.dialog].TITLE
+        return IDLE, [f"多次没有看懂，已结束“{title}”。您可以重新开始。\n{menu.MENU_TEXT}"]
+    after = replace(after, data={**after.data, MISSES: misses})
+    said = "\n".join(r for r in replies if isinstance(r, str))
+    if misses == 2 and expect:
+        return after, [f"{said}\n{EXPECT_HEAD}{expect}"]
+    if misses == 3 and expect:
+        return after, [f"{said}\n{EXPECT_HEAD}{expect}\n{LAST_TRY_TEXT}"]
+    return after, replies
+
+
+def warm(settings: Settings | None = None) -> None:
+    """Load jieba's dictionary and the FAQ index now, not on the first message."""
+    warm_understanding(settings)
 
 
 def _outbound(openid: str, replies: list[Reply]) -> list[OutboundMessage]:
@@ -143,5 +237,6 @@ async def handle(
     except Exception:
         log.exception("bot: dialog %s step %s failed", state.dialog, state.step)
         new_state, replies = state, [SORRY_TEXT]
+
     await save_state(redis, msg.openid, new_state, now)
     return _outbound(msg.openid, notices + replies)

@@ -42,6 +42,7 @@ MENU_TEXT = (
 )
 WELCOME_TEXT = "您好，欢迎关注信用重庆！这里可以办理企业专项信用报告（上市版）。"
 NOT_UNDERSTOOD_TEXT = "抱歉，没听懂您的意思。"
+CHITCHAT_TEXT = "您好，我是信用重庆的办事助手，闲聊我不太擅长，下面这些事可以找我。"
 
 # The Official Account's custom menu, as WeChat's menu/create API takes it.
 MENU_BUTTONS: dict[str, Any] = {

@@ -29,9 +29,9 @@ _NUMERALS = {
 # 近三年, 最近5年, 近两年, 过去三年
 _RECENT = re.compile(r"^(?:最近|近|过去|前)([一两二三四五六七八九十\d]{1,2})年$")
 # 2021-01-01, 2021/1/1, 2021.1.1, 2021年1月1日, 20210101, 2021-03 (a month), 2021年 (a year)
-_DAY = r"(\d{4})(?:[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?|月)?|年|(\d{2})(\d{2}))?"
-_RANGE = re.compile(rf"^{_DAY}(?:至|到|~|～|—|－|-{{1,2}}|to)+{_DAY}$", re.IGNORECASE)
-_SINGLE = re.compile(rf"^{_DAY}$")
+DAY = r"(\d{4})(?:[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?|月)?|年|(\d{2})(\d{2}))?"
+_RANGE = re.compile(rf"^{DAY}(?:至|到|~|～|—|－|-{{1,2}}|to)+{DAY}$", re.IGNORECASE)
+_SINGLE = re.compile(rf"^{DAY}$")
 
 SPAN_HELP = "请回复“近三年”“近五年”，或起止日期，例如“2021-01-01至2024-12-31”“2022年到2024年”"
 
@@ -43,7 +43,7 @@ class SpanNotUnderstood(InvalidRequest):
     message = f"没有看懂这个时间跨度。{SPAN_HELP}"
 
 
-def _years_before(day: date, years: int) -> date:
+def years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
@@ -59,7 +59,7 @@ def _number(text: str) -> int:
     return _NUMERALS.get(text, 0)
 
 
-def _bounds(groups: tuple[str | None, ...]) -> tuple[date, date]:
+def bounds(groups: tuple[str | None, ...]) -> tuple[date, date]:
     """The first and last day that one written date stands for (a day, a month or a year)."""
     year_s, month_s, day_s, compact_month, compact_day = groups
     year = int(year_s or 0)
@@ -95,17 +95,17 @@ def parse_span(text: str, today: date) -> Span:
         years = _number(recent.group(1))
         if years < 1:
             raise SpanNotUnderstood()
-        return check_span(_years_before(today, years) + timedelta(days=1), today, today)
+        return check_span(years_before(today, years) + timedelta(days=1), today, today)
     matched = _RANGE.match(text)
     if matched:
-        start, _ = _bounds(matched.groups()[:5])
-        _, end = _bounds(matched.groups()[5:])
+        start, _ = bounds(matched.groups()[:5])
+        _, end = bounds(matched.groups()[5:])
         explicit_end = matched.group(8) is not None or matched.group(10) is not None
     else:
         single = _SINGLE.match(text)
         if single is None:
             raise SpanNotUnderstood()
-        start, end = _bounds(single.groups())
+        start, end = bounds(single.groups())
         explicit_end = single.group(3) is not None or single.group(5) is not None
     if not explicit_end and start <= today < end:
         end = today  # "2024年到2026年" in 2026 means "until today"

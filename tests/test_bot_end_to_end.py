@@ -144,7 +144,7 @@ async def test_subscribe_report_and_objection_through_webhook_queues_and_workers
     assert await user.says("近三年") == [f"时间跨度：{dates}。\n{PURPOSE_QUESTION}"]
     assert await user.says("1") == [
         f"请确认：\n企业：{NAME}\n领域：15 生态环境保护\n时间跨度：{dates}\n用途：上市挂牌\n"
-        "回复“确认”提交，或回复“取消”放弃。"
+        "回复“确认”提交；要修改可直接说，例如“改成近五年”“加上消防”；回复“取消”放弃。"
     ]
     # "正在生成…", then (once rendered) the card and the text with the links.
     accepted, card, links = await user.says("确认", answers=3)

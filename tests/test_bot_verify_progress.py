@@ -162,5 +162,5 @@ async def test_progress_explains_a_report_that_is_not_ready(
 async def test_progress_without_reports_says_so(db: str, redis: Redis, settings: Settings) -> None:
     chat = Chat(redis, settings)
     [reply] = await chat.say("进度")
-    assert reply == "您还没有通过公众号申请过报告。"
+    assert reply == "您还没有通过公众号申请过报告。回复“报告”即可申请。"
     assert not (await chat.state()).active

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.messages import InboundMessage, OutboundMessage
 from bot.state import DialogState
+from bot.understand import Understanding, understand
 from config.calendar import CHINA
 from config.settings import Settings
 from models.user import User
@@ -31,6 +32,10 @@ MediaDownloader = Callable[[Redis, Settings, str], Awaitable[bytes]]
 MESSAGE_MAX_CHARS = 600
 YES_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "好", "好的", "提交", "yes", "y", "ok"})
 NO_WORDS = frozenset({"否", "不是", "不对", "不", "no", "n"})
+# How a longer yes or no starts: 是的没错, 对的就是这家, 确认提交吧; 不是这家, 不对重新输.
+_YES_START = ("是", "对", "好", "确认", "确定", "没错", "正确", "就是", "可以", "没问题")
+YES_MAX_CHARS = 8  # longer is a sentence of its own ("对报告有异议…"), not a yes
+_NO_START = ("不", "否", "错", "换", "重新")
 
 
 async def download_media(redis: Redis, settings: Settings, media_id: str) -> bytes:
@@ -81,6 +86,32 @@ class Turn:
         """An idempotency key for a side effect of this message."""
         msg_ref = self.msg.msg_id or f"{self.msg.create_time}:{self.msg.kind}"
         return f"{action}:{self.msg.openid}:{msg_ref}"
+
+
+def yes_or_no(word: str) -> bool | None:
+    """True for yes, False for no, None for neither; `word` as Turn.word gives it."""
+    word = word.rstrip("。.!！~，,的吧啊呀")
+    if "?" in word or "？" in word:
+        return None
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS or word.startswith(_NO_START):
+        return False
+    if (
+        word.startswith(_YES_START)
+        and len(word) <= YES_MAX_CHARS
+        and "不" not in word
+        and "异议" not in word
+    ):
+        return True
+    return None
+
+
+def understood(turn: Turn) -> Understanding:
+    """What the message says, as bot.understand reads it (nothing for a click or a photo)."""
+    if turn.msg.kind != "text":
+        return Understanding("", "unknown")
+    return understand(turn.text, turn.today, turn.settings)
 
 
 def numbered(items: Sequence[str]) -> str:

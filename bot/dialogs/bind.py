@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogs import NO_WORDS, YES_WORDS, StepResult, Turn
+from rapidfuzz import fuzz
+
+from bot.dialogs import StepResult, Turn, understood, yes_or_no
 from bot.state import IDLE, DialogState, once
 from models.enterprise import Enterprise
 from models.enums import BindingRole
@@ -37,6 +39,15 @@ ASK_ID = "请输入法定代表人的居民身份证号码（仅用于核验身�
 # Anything else is asked again without counting as a wrong try.
 _USCC_LIKE = re.compile(r"[0-9A-Za-z]{18}")
 _AGENT_CODE = re.compile(r"(?:授权码[:：]?)?([0-9A-Za-z-]+)")
+NAME_MATCH = 85  # rapidfuzz ratio: one wrong character in a name of a dozen
+# Steps whose answer is free text: no intent is read into it (a name, an ID number).
+FREE_TEXT_STEPS = frozenset({"legal_name", "id_number"})
+EXPECT = {
+    "uscc": "请发送18位统一社会信用代码，例如：91500103MA5U7R6P0X；经办人请发送12位授权码",
+    "confirm_name": "请回复“是”（或企业名称）确认这家企业，回复“否”重新输入代码",
+    "legal_name": "请输入法定代表人的姓名，例如：张三",
+    "id_number": "请输入法定代表人的18位居民身份证号码",
+}
 _PERSON_NAME = re.compile(r"[\u4e00-\u9fa5·•A-Za-z ]{2,30}")
 
 
@@ -46,6 +57,10 @@ def _done(binding: Binding, name: str) -> str:
 
 
 async def start(turn: Turn) -> StepResult:
+    """Ask for the USCC, unless the message carried one (绑定 9150…) or an authorisation code."""
+    slots = understood(turn).slots
+    if "uscc" in slots or len(normalise_code(slots.get("code", ""))) == CODE_LENGTH:
+        return await _by_code(DialogState(NAME, "uscc"), turn, slots.get("uscc") or slots["code"])
     bound = [b.enterprise.name for b in await live_bindings(turn.user.id)]
     intro = f"您已绑定：{'、'.join(bound)}。如需再绑定一家企业：\n" if bound else ""
     return DialogState(NAME, "uscc"), [intro + ASK_USCC]
@@ -64,6 +79,14 @@ async def _redeem(turn: Turn, code: str) -> StepResult:
 async def ask_uscc(state: DialogState, turn: Turn) -> StepResult:
     word = turn.word.upper()
     if not _USCC_LIKE.fullmatch(word):
+        slots = understood(turn).slots  # 代码是9150…, 授权码：ABCD…
+        word = slots.get("uscc") or slots.get("code") or word
+    return await _by_code(state, turn, word)
+
+
+async def _by_code(state: DialogState, turn: Turn, word: str) -> StepResult:
+    word = word.upper()
+    if not _USCC_LIKE.fullmatch(word):
         code = _AGENT_CODE.fullmatch(word)
         if code is None or len(normalise_code(code.group(1))) != CODE_LENGTH:
             return state, [f"没有看懂。{ASK_USCC}"]
@@ -80,10 +103,28 @@ async def ask_uscc(state: DialogState, turn: Turn) -> StepResult:
     ]
 
 
+def names_the_enterprise(text: str, name: str) -> bool:
+    """The enterprise's own name (or most of it, 渝信示范科技) given as the answer."""
+    text = re.sub(
+        r"^(?:是的|就是|对的|是|对)[,，]?|(?:这家|这个)?(?:公司|企业)?[。!！]*$", "", text
+    )
+    if len(text) < 4:
+        return False
+    short = re.sub(r"^重庆(?:市)?|(?:股份|集团)?有限(?:责任)?公司$", "", name)
+    return (
+        text in name
+        or fuzz.ratio(text, name) >= NAME_MATCH
+        or fuzz.ratio(text, short) >= NAME_MATCH
+    )
+
+
 async def confirm_name(state: DialogState, turn: Turn) -> StepResult:
-    if turn.word in YES_WORDS:
+    answer = yes_or_no(turn.word)
+    if answer is None and names_the_enterprise(turn.word, state.data["enterprise_name"]):
+        answer = True
+    if answer:
         return state.at("legal_name"), [ASK_NAME]
-    if turn.word in NO_WORDS:
+    if answer is False:
         return DialogState(NAME, "uscc"), [ASK_USCC]
     return state, ["请回复“是”继续，或回复“否”重新输入统一社会信用代码。"]
 

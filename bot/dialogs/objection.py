@@ -19,6 +19,7 @@ from bot.dialogs import (
     numbered,
     paged,
     pick_number,
+    understood,
 )
 from bot.parse_domains import DomainsNotUnderstood, describe, parse_domains
 from bot.state import IDLE, KEEP_S, DialogState, once
@@ -50,6 +51,19 @@ ASK_PHOTOS = (
     f"如有证明材料，请逐张发送照片（最多{MAX_PHOTOS}张）；发完请回复“完成”，没有材料请回复“跳过”。"
 )
 ASK_DOMAIN = "请回复异议涉及的领域序号或名称（如 15 或 生态环境）。"
+
+
+# Steps whose answer is free text: no intent is read into it (a description may say 不对, 删除).
+FREE_TEXT_STEPS = frozenset({"text"})
+EXPECT = {
+    "report": "请回复报告前的序号，例如：1",
+    "record": "请回复信息前的序号，例如：1；与具体信息无关请回复0",
+    "domain": "请回复一个领域的序号或名称，例如：15 或 生态环境",
+    "kind": "请回复异议类型的序号，例如：1（信息更正）",
+    "text": f"请用{TEXT_MIN}至{TEXT_MAX}字说明异议的内容和理由，例如：该处罚已于2024年3月整改完毕",
+    "photos": "请发送证明材料的照片；没有材料请回复“跳过”，发完请回复“完成”",
+    "confirm": "请回复“确认”提交异议，例如：确认",
+}
 
 
 def _media_key(turn: Turn) -> str:
@@ -89,8 +103,15 @@ async def start(turn: Turn) -> StepResult:
         f"{r.number} {r.enterprise.name}（{r.created_at.astimezone(CHINA):%Y-%m-%d}）"
         for r in reports
     ]
-    state = DialogState(NAME, "report", {"report_ids": [r.id for r in reports]})
+    data: dict[str, Any] = {"report_ids": [r.id for r in reports]}
+    if understood(turn).intent == "repair":  # 申请信用修复: the kind is known already
+        data["kind"] = ObjectionKind.REPAIR.value
+    state = DialogState(NAME, "report", data)
     return state, ["请选择要提出异议的报告（回复序号）：\n" + numbered(lines)]
+
+
+def _preset(state: DialogState) -> dict[str, Any]:
+    return {"kind": state.data["kind"]} if "kind" in state.data else {}
 
 
 async def choose_report(state: DialogState, turn: Turn) -> StepResult:
@@ -100,7 +121,7 @@ async def choose_report(state: DialogState, turn: Turn) -> StepResult:
         return state, [f"请回复报告前的序号（1至{len(report_ids)}），或回复“取消”。"]
     report = await Report.get(id=report_ids[index])
     records = _records(report)
-    state = DialogState(NAME, "record", {"report_id": report.id,
+    state = DialogState(NAME, "record", {**_preset(state), "report_id": report.id,
                                          "enterprise_id": report.enterprise_id,
                                          "records": records})  # fmt: skip
     if not records:
@@ -122,7 +143,15 @@ async def choose_record(state: DialogState, turn: Turn) -> StepResult:
                                  decision_no=chosen["decision_no"]).first()  # fmt: skip
     state = state.at("kind", domain=chosen["domain"], record_id=record.id if record else None,
                      subject=chosen["line"])  # fmt: skip
-    return state, [f"已选择：{chosen['line']}\n{ASK_KIND}"]
+    return _kind_or_text(state, f"已选择：{chosen['line']}")
+
+
+def _kind_or_text(state: DialogState, chosen: str) -> StepResult:
+    """The kind question, unless the user already said which (信用修复)."""
+    if "kind" in state.data:
+        kind = ObjectionKind(state.data["kind"]).label
+        return state.at("text"), [f"{chosen}\n异议类型：{kind}。{ASK_TEXT}"]
+    return state, [f"{chosen}\n{ASK_KIND}"]
 
 
 async def choose_domain(state: DialogState, turn: Turn) -> StepResult:
@@ -133,9 +162,8 @@ async def choose_domain(state: DialogState, turn: Turn) -> StepResult:
     if len(domains) != 1:
         return state, [f"请只选择一个领域。{ASK_DOMAIN}"]
     subject = f"【{DOMAINS_BY_NUMBER[domains[0]].name}】领域"
-    return state.at("kind", domain=domains[0], record_id=None, subject=subject), [
-        f"已选择：{describe(domains)}\n{ASK_KIND}"
-    ]
+    state = state.at("kind", domain=domains[0], record_id=None, subject=subject)
+    return _kind_or_text(state, f"已选择：{describe(domains)}")
 
 
 async def choose_kind(state: DialogState, turn: Turn) -> StepResult:

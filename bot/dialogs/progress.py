@@ -16,6 +16,7 @@ from services.objections import objections_for_user
 NAME = "progress"
 TITLE = "办理进度"
 RECENT_REPORTS = 5
+EXPECT = {"resend": "请回复报告前的序号，例如：1；回复“取消”结束"}
 
 
 def _report_line(report: Report) -> str:
@@ -34,7 +35,7 @@ async def _reports_part(turn: Turn) -> tuple[list[int], str]:
         .prefetch_related("enterprise")
     )
     if not reports:
-        return [], "您还没有通过公众号申请过报告。"
+        return [], "您还没有通过公众号申请过报告。回复“报告”即可申请。"
     lines = [f"{i} {_report_line(r)}" for i, r in enumerate(reports, start=1)]
     return [r.id for r in reports], "您最近申请的报告：\n" + "\n".join(lines)
 

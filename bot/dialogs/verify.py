@@ -19,6 +19,7 @@ VERIFY_PER_MINUTE = 10
 _NUMBER = re.compile(r"YX\d{14}", re.IGNORECASE)
 # The code follows the number: "YX... ABCD2345", or a pasted verify link "...?c=ABCD2345".
 _CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8}(?![A-Za-z0-9])")
+EXPECT = {"ask": "请发送报告编号和8位核验码，例如：YX20261127000001 ABCD2345"}
 ASK = (
     "请发送报告编号和核验码，例如：YX20261127000001 ABCD2345"
     "（均印在报告首页，扫描报告二维码也可核验）。"
