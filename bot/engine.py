@@ -8,7 +8,6 @@ Anything else is answered with 没听懂 and the menu: never silence, never a st
 from __future__ import annotations
 
 import logging
-import time
 from types import ModuleType
 
 from redis.asyncio import Redis
@@ -29,6 +28,7 @@ from bot.dialogs import (
 from bot.dialogs import download_media as wechat_download_media
 from bot.messages import InboundMessage, OutboundMessage
 from bot.state import IDLE, DialogState, clear_state, load_state, save_state
+from config import clock
 from config.settings import Settings
 from models.user import User
 from services.errors import ServiceError
@@ -121,7 +121,7 @@ async def handle(
     download_media: MediaDownloader = wechat_download_media,
 ) -> list[OutboundMessage]:
     """Answer one message (bot.messages.BotEngine). The state is written after the step."""
-    now = time.time() if now is None else now
+    now = clock.utc_now().timestamp() if now is None else now
     if msg.kind == "event" and msg.event == "unsubscribe":
         await clear_state(redis, msg.openid)
         return []  # nothing can reach a user who has unsubscribed

@@ -218,6 +218,8 @@ def clear_headline(section: Section) -> str:
     """The line for a section with nothing found; it never covers domains that have no data."""
     if section.count(Outcome.NO_DATA):
         return "报告期内有数据的查询领域均未查见违法违规信息"
+    if section.stale_domains:  # some data stop before the span's end: the line below says where
+        return "已归集的数据中各查询领域均未查见违法违规信息"
     return "报告期内各查询领域均未查见违法违规信息"
 
 
@@ -236,7 +238,17 @@ def _findings(layout: _Layout, section: Section) -> None:
         layout.y += 8
         names = "、".join(f"{d.number} {d.name}" for d in no_data)
         layout.text(f"暂无数据（不作结论）：{names}", "sans", 26, GREY)
+    stale = section.stale_domains
+    if stale:
+        layout.y += 8
+        layout.text(stale_line(stale), "sans", 26, GREY)
     layout.rule()
+
+
+def stale_line(domains: tuple[DomainResult, ...]) -> str:
+    """The card's legend of stale domains: what was searched, and up to when."""
+    names = "、".join(f"{d.number} {d.name}（截至{cn_date(d.data_as_of)}）" for d in domains)  # type: ignore[arg-type]
+    return f"数据未覆盖至报告期末（所列日期以后的信息尚未归集，不作结论）：{names}"
 
 
 def _related(layout: _Layout, sections: tuple[Section, ...]) -> None:

@@ -19,7 +19,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any, NoReturn
 
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
+from config import clock
 from config.calendar import CHINA
 from config.settings import Settings
 from models.enterprise import Enterprise
@@ -276,7 +277,7 @@ def _check_expiry(expires_at: datetime) -> datetime:
         raise InvalidRequest("请填写授权截止时间", code="invalid_expiry")
     if expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=CHINA)  # what a user in Chongqing means
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     if expires_at <= now:
         raise InvalidRequest("授权截止时间应晚于当前时间", code="invalid_expiry")
     if expires_at > now + MAX_AGENT_TERM:
@@ -343,7 +344,7 @@ async def redeem_agent_invite(redis: Redis, user_id: int, code: str) -> Binding:
         binding is None
         or binding.redeemed_at is not None
         or binding.revoked_at is not None
-        or (binding.expires_at is not None and binding.expires_at <= datetime.now(UTC))
+        or (binding.expires_at is not None and binding.expires_at <= clock.utc_now())
     ):
         await record_failure(redis, subject, {"action": "redeem"}, CODE_MISMATCH)
     existing = await Binding.get_or_none(user_id=user_id, enterprise_id=binding.enterprise_id)
@@ -351,7 +352,7 @@ async def redeem_agent_invite(redis: Redis, user_id: int, code: str) -> Binding:
         if binding_is_live(existing):
             raise Conflict("您已绑定该企业，无需再次领取授权", code="already_bound")
         await existing.delete()  # a revoked or expired earlier binding; the audit keeps its story
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     try:
         taken = await Binding.filter(id=binding.id, redeemed_at=None).update(
             user_id=user_id, redeemed_at=now
@@ -373,7 +374,7 @@ async def revoke_agent(user_id: int, binding_id: int) -> Binding:
         raise NotFound("未找到该经办人授权", code="agent_not_found")
     await _legal_representative_of(user_id, binding.enterprise_id)
     if binding.revoked_at is None:
-        binding.revoked_at = datetime.now(UTC)
+        binding.revoked_at = clock.utc_now()
         await binding.save(update_fields=["revoked_at"])
         await append_audit(f"user:{user_id}", "agent.revoked", "binding", str(binding.id),
                            {"enterprise_id": binding.enterprise_id})  # fmt: skip
@@ -384,7 +385,7 @@ async def revoke_agent(user_id: int, binding_id: int) -> Binding:
 
 
 def agent_status(binding: Binding, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     if binding.revoked_at is not None:
         return "revoked"
     if binding.expires_at is not None and binding.expires_at <= now:

@@ -12,15 +12,18 @@ from typing import Any
 
 from tortoise import connections
 
-from config.calendar import WorkingDayCalendar, calendar_for
+from config.calendar import ESTIMATED_MARK, WorkingDayCalendar, calendar_for
 from config.catalogue import DOMAINS_BY_NUMBER
 from models.catalogue import Department
 from models.ingest_batch import IngestBatch
 from services.ingest import CHINA
 from services.ingest_validate import REJECTION_CODES
 
-# 新增记录须在作出决定后 7 个工作日内推送.
+# 89号 三、（一）: the records since 2020 are "于 2024 年 12 月 1 日前推送", and from then on
+# "新发生的信息在 7 个工作日内完成更新推送". A record decided before the rule took effect is a
+# backfill (历史信息补录): reported as such, never as late.
 LATE_AFTER_WORKING_DAYS = 7
+SEVEN_DAY_RULE_FROM = date(2024, 12, 1)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class MonthFigures:
     month: str  # YYYY-MM of the decision date
     records: int = 0
     late: int = 0
+    estimated: bool = False  # some due dates rest on an estimated holiday calendar (预计)
 
     @property
     def late_share(self) -> float:
@@ -42,7 +46,9 @@ class DepartmentQuality:
     name: str
     last_push: datetime | None = None
     records: int = 0
+    measured: int = 0  # decided once the 7-working-day rule applied
     late: int = 0
+    backfill: int = 0  # decided before the rule took effect: not measured
     by_month: list[MonthFigures] = field(default_factory=list)
     batches: int = 0
     rows_received: int = 0
@@ -52,7 +58,18 @@ class DepartmentQuality:
 
     @property
     def late_share(self) -> float:
-        return self.late / self.records if self.records else 0.0
+        return self.late / self.measured if self.measured else 0.0
+
+    @property
+    def estimated(self) -> bool:
+        """Whether some due dates rest on an estimated holiday calendar."""
+        return any(m.estimated for m in self.by_month)
+
+    @property
+    def late_share_text(self) -> str:
+        if not self.measured:
+            return "-"
+        return f"{self.late_share:.1%}" + (f"（{ESTIMATED_MARK}）" if self.estimated else "")
 
     @property
     def rejection_rate(self) -> float:
@@ -66,6 +83,8 @@ class DepartmentQuality:
             "records": self.records,
             "late": {
                 "rule": f"决定作出后 {LATE_AFTER_WORKING_DAYS} 个工作日内推送",
+                "from": SEVEN_DAY_RULE_FROM.isoformat(),
+                "measured": self.measured,
                 "records": self.late,
                 "share": round(self.late_share, 4),
                 "by_month": [
@@ -74,9 +93,15 @@ class DepartmentQuality:
                         "records": m.records,
                         "late": m.late,
                         "share": round(m.late_share, 4),
+                        **({"calendar": ESTIMATED_MARK} if m.estimated else {}),
                     }
                     for m in self.by_month
                 ],
+            },
+            "backfill": {
+                "records": self.backfill,
+                "label": f"历史信息补录（决定日期早于{SEVEN_DAY_RULE_FROM.year}年"
+                f"{SEVEN_DAY_RULE_FROM.month}月{SEVEN_DAY_RULE_FROM.day}日），不计入推送及时率",
             },
             "batches": self.batches,
             "rows_received": received,
@@ -206,10 +231,16 @@ async def _lateness(
         department_id, decided, pushed, count = tuple(row)
         decided, pushed = _as_date(decided), _as_date(pushed)
         q = figures[department_id]
+        q.records += count
+        if decided < SEVEN_DAY_RULE_FROM:
+            q.backfill += count
+            continue
         key = decided.strftime("%Y-%m")
         month = months[department_id].setdefault(key, MonthFigures(key))
-        late = pushed > deadline(decided)
-        q.records += count
+        due = deadline(decided)
+        late = pushed > due
+        month.estimated = month.estimated or calendar.is_estimated(due)
+        q.measured += count
         month.records += count
         if late:
             q.late += count

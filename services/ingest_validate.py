@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
-from models.enums import RecordKind, RecordStatus
+from models.enums import PenaltyProcedure, RecordKind, RecordStatus
 from services.identity import is_valid_uscc
 from services.ingest_content import ROW_FIELDS, canonical_record_content, sha256_hex
 from services.ingest_parse import RawRow, Rejection
@@ -28,6 +28,24 @@ STATUSES = frozenset(s.value for s in RecordStatus)
 # them belongs in a printed report.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+PENALTY = RecordKind.ADMINISTRATIVE_PENALTY.value
+# What a department may say for a penalty's procedure: the code or its Chinese name.
+PROCEDURES = {
+    "ordinary": PenaltyProcedure.ORDINARY.value,
+    "普通程序": PenaltyProcedure.ORDINARY.value,
+    "simple": PenaltyProcedure.SIMPLE.value,
+    "简易程序": PenaltyProcedure.SIMPLE.value,
+}
+# The domains whose 核查事项 asks about each kind of arrears (附件):
+#   13 "有无欠缴社保费用情形", 30 "有无欠缴社保费用情形", 36 "有无欠缴及违法违规信息",
+#   37 "有无欠缴社保费用、税费等情形".
+# An arrears record anywhere else would be printed as a violation of a domain that never
+# asks about arrears.
+ARREARS_DOMAINS: dict[str, frozenset[int]] = {
+    RecordKind.ARREARS_SOCIAL_INSURANCE.value: frozenset({13, 30, 37}),
+    RecordKind.ARREARS_TAX.value: frozenset({37}),
+    RecordKind.ARREARS_HOUSING_FUND.value: frozenset({36}),
+}
 
 FIELD_LABELS = {
     "uscc": "统一社会信用代码（uscc）",
@@ -39,6 +57,7 @@ FIELD_LABELS = {
     "summary": "内容摘要（summary）",
     "status": "状态（status）",
     "source_ref": "本部门记录编号（source_ref）",
+    "procedure": "处罚程序（procedure）",
 }
 
 # Every row-level code with a short Chinese description, for quality reports and the README.
@@ -53,6 +72,9 @@ REJECTION_CODES: dict[str, str] = {
     "unknown_domain": "领域序号无效",
     "domain_not_owned": "非本部门负责的领域",
     "unknown_kind": "记录类别无效",
+    "kind_not_allowed_in_domain": "该领域不核查此类欠缴信息",
+    "missing_procedure": "行政处罚未注明处罚程序",
+    "unknown_procedure": "处罚程序无效",
     "invalid_date": "决定日期格式无效",
     "date_before_2020": "决定日期早于2020年1月1日",
     "date_in_future": "决定日期晚于当天",
@@ -82,6 +104,7 @@ class ValidRow:
     content: str  # canonical JSON (services.ingest_content)
     content_hash: str
     enterprise_id: int = 0
+    procedure: str | None = None  # administrative penalties only
 
 
 class _Reject(Exception):
@@ -142,6 +165,16 @@ class RowValidator:
                 "unknown_kind",
                 f"记录类别“{_clip(kind)}”无效，应为：{'、'.join(sorted(KINDS))}",
             )
+        allowed = ARREARS_DOMAINS.get(kind)
+        if allowed is not None and domain not in allowed:
+            raise _Reject(
+                "kind",
+                "kind_not_allowed_in_domain",
+                f"第 {domain} 号领域（{DOMAINS_BY_NUMBER[domain].name}）不核查"
+                f"“{RecordKind(kind).label}”，欠缴信息只能推送至第"
+                f" {'、'.join(str(n) for n in sorted(allowed))} 号领域",
+            )
+        procedure = self._procedure(values.get("procedure")) if kind == PENALTY else None
         day = self._dates.get(day_text) or self._date(day_text)
         status = status.lower()
         if status not in STATUSES:
@@ -153,12 +186,29 @@ class RowValidator:
             )
         content = canonical_record_content(
             self.department, ref, uscc, domain, kind, decision_no, authority, day_text,
-            summary, status,
+            summary, status, procedure,
         )  # fmt: skip
         return ValidRow(
             line, ref, uscc, domain, kind, decision_no, authority, day, summary, status,
-            content, sha256_hex(content),
+            content, sha256_hex(content), procedure=procedure,
         )  # fmt: skip
+
+    @staticmethod
+    def _procedure(value: Any) -> str:
+        text = value.strip(" \u3000").lower() if isinstance(value, str) else value
+        if text is None or text == "":
+            raise _Reject(
+                "procedure",
+                "missing_procedure",
+                "行政处罚须注明处罚程序 procedure：ordinary（普通程序）或 simple（简易程序）",
+            )
+        if text not in PROCEDURES:
+            raise _Reject(
+                "procedure",
+                "unknown_procedure",
+                f"处罚程序“{_clip(str(text))}”无效，应为 ordinary（普通程序）或 simple（简易程序）",
+            )
+        return PROCEDURES[text]
 
     def _text(self, field: str, value: Any) -> str:
         if value is None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+from config import clock
 from models.ingest_batch import IngestBatch
 from models.record import Record
 from services.audit import append_audit
@@ -83,7 +84,7 @@ async def change_record(
             "修改后的内容与现有记录相同，请填写需要修改的内容", code="record_unchanged"
         )
     row.enterprise_id = record.enterprise_id
-    at = (now or datetime.now(UTC)).replace(microsecond=0)
+    at = (now or clock.utc_now()).replace(microsecond=0)
     batch = await IngestBatch.create(
         public_id=uuid.uuid4().hex,
         department_id=department.id,

@@ -54,6 +54,12 @@ def result_text(result: dict[str, Any]) -> str:
     if result["related"]:
         lines.append(f"关联企业：{'、'.join(result['related'])}")
     lines.append(f"数据状态：{result['data_status']}")
+    if result.get("rule_set"):
+        lines.append(result["rule_set"])
+    for d in result.get("stale_domains", ()):
+        lines.append(f"{d['number']} {d['name']}（{d['enterprise_name']}）：{d['result']}")
+    if result.get("stale_legend"):
+        lines.append(result["stale_legend"])
     return "\n".join(lines)
 
 
