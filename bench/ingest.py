@@ -177,7 +177,7 @@ async def _raw_copy(
             ids[r["uscc"]], r["domain"], department_id, r["source_ref"], r["kind"],
             r["decision_no"], r["authority"], date.fromisoformat(r["decision_date"]),
             r["summary"], r["status"], 1, record_content_hash(department=DEPARTMENT, **r), now,
-            r.get("procedure"),
+            r.get("procedure"), None,
         )
         for r in rows
     ]  # fmt: skip

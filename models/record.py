@@ -28,6 +28,8 @@ class Record(Model):
     decision_date = fields.DateField()
     summary = fields.TextField()
     status = fields.CharEnumField(RecordStatus, max_length=16, default=RecordStatus.IN_FORCE)
+    # When the current status took effect (修复、撤销…), as the department stated it.
+    status_date = fields.DateField(null=True)
     version = fields.IntField(default=1)
     content_hash = fields.CharField(max_length=64)
     pushed_at = fields.DatetimeField()

@@ -4,6 +4,7 @@ pushed late under the 7-working-day rule by month, rejection rates by reason, an
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -39,6 +40,27 @@ class MonthFigures:
 
 
 @dataclass
+class ChangeFigures:
+    """Changes to records (a later version), each timed from its own status date."""
+
+    measured: int = 0
+    late: int = 0
+    backfill: int = 0  # took effect before the rule did
+    undated: int = 0  # no status date of its own: cannot be timed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": f"状态变更（修复、撤销等）自生效之日起 {LATE_AFTER_WORKING_DAYS} 个工作日内"
+            "推送",
+            "measured": self.measured,
+            "late": self.late,
+            "share": round(self.late / self.measured, 4) if self.measured else 0.0,
+            "backfill": self.backfill,
+            "undated": self.undated,
+        }
+
+
+@dataclass
 class DepartmentQuality:
     """One department's figures; rates are shares between 0 and 1."""
 
@@ -50,6 +72,7 @@ class DepartmentQuality:
     late: int = 0
     backfill: int = 0  # decided before the rule took effect: not measured
     by_month: list[MonthFigures] = field(default_factory=list)
+    changes: ChangeFigures = field(default_factory=ChangeFigures)
     batches: int = 0
     rows_received: int = 0
     rows_rejected: int = 0
@@ -103,6 +126,7 @@ class DepartmentQuality:
                 "label": f"历史信息补录（决定日期早于{SEVEN_DAY_RULE_FROM.year}年"
                 f"{SEVEN_DAY_RULE_FROM.month}月{SEVEN_DAY_RULE_FROM.day}日），不计入推送及时率",
             },
+            "changes": self.changes.to_dict(),
             "batches": self.batches,
             "rows_received": received,
             "rows_rejected": self.rows_rejected,
@@ -199,6 +223,7 @@ async def _quality(calendar: WorkingDayCalendar, only: str | None) -> list[Depar
     for q in figures.values():
         q.last_push = pushes.get(q.code)
     await _lateness(calendar, figures, only)
+    await _change_lateness(calendar, figures, only)
     await _rejections(figures)
     return list(figures.values())
 
@@ -247,6 +272,45 @@ async def _lateness(
             month.late += count
     for department_id, by_month in months.items():
         figures[department_id].by_month = [by_month[k] for k in sorted(by_month)]
+
+
+async def _change_lateness(
+    calendar: WorkingDayCalendar, figures: dict[int, DepartmentQuality], only: str | None
+) -> None:
+    """Each change (version after the first) timed from the status date it brought: a repair
+    or revocation is new information in its own right, whenever the decision was made."""
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    where, params = "", []
+    if only:
+        (department_id,) = figures
+        where, params = f'AND r."department_id" = {"$1" if postgres else "?"}', [department_id]
+    _, rows = await conn.execute_query(
+        'SELECT r."department_id", v."record_id", v."content", v."recorded_at"'
+        ' FROM "record_version" v JOIN "record" r ON r."id" = v."record_id"'
+        ' WHERE v."record_id" IN (SELECT "record_id" FROM "record_version" WHERE "version" > 1)'
+        f' {where} ORDER BY v."record_id", v."version"',
+        params,
+    )
+    previous: tuple[int, str | None] | None = None  # (record id, its last status date)
+    for row in rows:
+        department_id, record_id, content, recorded_at = tuple(row)
+        values = json.loads(content)
+        status_date = values[11] if len(values) > 11 else None
+        if previous is None or previous[0] != record_id:
+            previous = (record_id, status_date)  # the first version: the record itself
+            continue
+        changes = figures[department_id].changes
+        if status_date is None or status_date == previous[1]:
+            changes.undated += 1
+        elif (effective := date.fromisoformat(status_date)) < SEVEN_DAY_RULE_FROM:
+            changes.backfill += 1
+        else:
+            changes.measured += 1
+            pushed = _as_datetime(recorded_at).astimezone(CHINA).date()
+            if pushed > calendar.add_working_days(effective, LATE_AFTER_WORKING_DAYS):
+                changes.late += 1
+        previous = (record_id, status_date)
 
 
 async def _rejections(figures: dict[int, DepartmentQuality]) -> None:

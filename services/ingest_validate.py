@@ -58,6 +58,7 @@ FIELD_LABELS = {
     "status": "状态（status）",
     "source_ref": "本部门记录编号（source_ref）",
     "procedure": "处罚程序（procedure）",
+    "status_date": "状态变更日期（status_date）",
 }
 
 # Every row-level code with a short Chinese description, for quality reports and the README.
@@ -75,6 +76,7 @@ REJECTION_CODES: dict[str, str] = {
     "kind_not_allowed_in_domain": "该领域不核查此类欠缴信息",
     "missing_procedure": "行政处罚未注明处罚程序",
     "unknown_procedure": "处罚程序无效",
+    "status_date_before_decision": "状态变更日期早于决定日期",
     "invalid_date": "决定日期格式无效",
     "date_before_2020": "决定日期早于2020年1月1日",
     "date_in_future": "决定日期晚于当天",
@@ -105,6 +107,7 @@ class ValidRow:
     content_hash: str
     enterprise_id: int = 0
     procedure: str | None = None  # administrative penalties only
+    status_date: date | None = None  # when a repair, revocation or other change took effect
 
 
 class _Reject(Exception):
@@ -175,7 +178,7 @@ class RowValidator:
                 f" {'、'.join(str(n) for n in sorted(allowed))} 号领域",
             )
         procedure = self._procedure(values.get("procedure")) if kind == PENALTY else None
-        day = self._dates.get(day_text) or self._date(day_text)
+        day = self._dates.get(day_text) or self._date(day_text, "decision_date", "决定日期")
         status = status.lower()
         if status not in STATUSES:
             raise _Reject(
@@ -184,14 +187,31 @@ class RowValidator:
                 f"状态“{_clip(status)}”无效，"
                 "应为 in_force（有效）、repaired（已修复）或 revoked（已撤销）",
             )
+        status_date = self._status_date(values.get("status_date"), day)
         content = canonical_record_content(
             self.department, ref, uscc, domain, kind, decision_no, authority, day_text,
-            summary, status, procedure,
+            summary, status, procedure, status_date.isoformat() if status_date else None,
         )  # fmt: skip
         return ValidRow(
             line, ref, uscc, domain, kind, decision_no, authority, day, summary, status,
-            content, sha256_hex(content), procedure=procedure,
+            content, sha256_hex(content), procedure=procedure, status_date=status_date,
         )  # fmt: skip
+
+    def _status_date(self, value: Any, decided: date) -> date | None:
+        """Optional: the day a status change (修复、撤销) took effect, which its push is timed
+        from under the 7-working-day rule."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise _Reject("status_date", "invalid_value", f"{FIELD_LABELS['status_date']} 应为文本")
+        day = self._date(value.strip(), "status_date", "状态变更日期")
+        if day < decided:
+            raise _Reject(
+                "status_date",
+                "status_date_before_decision",
+                f"状态变更日期 {value.strip()} 早于决定日期 {decided.isoformat()}，请核对",
+            )
+        return day
 
     @staticmethod
     def _procedure(value: Any) -> str:
@@ -265,26 +285,23 @@ class RowValidator:
             )
         return number
 
-    def _date(self, value: str) -> date:
+    def _date(self, value: str, field: str, label: str) -> date:
         if not _ISO_DATE.fullmatch(value):
-            raise _Reject(
-                "decision_date", "invalid_date", "决定日期应为 YYYY-MM-DD 格式，如 2024-03-15"
-            )
+            raise _Reject(field, "invalid_date", f"{label}应为 YYYY-MM-DD 格式，如 2024-03-15")
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise _Reject(
-                "decision_date", "invalid_date", f"决定日期 {value} 不是有效日期"
-            ) from None
+            raise _Reject(field, "invalid_date", f"{label} {value} 不是有效日期") from None
         if day < EARLIEST_DATE:
             raise _Reject(
-                "decision_date",
+                field,
                 "date_before_2020",
-                f"决定日期 {value} 早于 {EARLIEST_DATE.isoformat()}，不在归集范围内",
+                f"{label} {value} 早于 {EARLIEST_DATE.isoformat()}，不在归集范围内",
             )
         if day > self.today:
-            raise _Reject("decision_date", "date_in_future", f"决定日期 {value} 晚于今天，请核对")
-        self._dates[value] = day
+            raise _Reject(field, "date_in_future", f"{label} {value} 晚于今天，请核对")
+        if field == "decision_date":
+            self._dates[value] = day
         return day
 
 

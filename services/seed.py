@@ -86,6 +86,7 @@ RECORD_COLUMNS = (
     "content_hash",
     "pushed_at",
     "procedure",
+    "status_date",
 )
 # Rows that hang off enterprises, children first: the order in which replace=True empties them.
 DEMO_TABLES = (
@@ -527,6 +528,7 @@ class _RecordWriter:
             content_hash,
             self._pushed_at(day),
             procedure,
+            None,  # status_date: the demo's changes carry no date of their own
         )
 
     def _local_authority(self, department: str, district: pools.District) -> str | None:

@@ -80,6 +80,36 @@ async def test_records_decided_before_the_rule_took_effect_are_backfills_never_l
     assert shown["late"]["from"] == "2024-12-01" and shown["late"]["share"] == 1.0
 
 
+async def test_changes_are_timed_from_their_own_status_date(usccs):
+    decided = record_row(usccs[0], "R", decision_date="2021-05-06")
+    await _push_at(SAMR, [decided], datetime(2021, 5, 7, 10, tzinfo=BEIJING))
+    # Repaired on Monday 2 March 2026, pushed on the 4th: on time, though decided in 2021.
+    repaired = {**decided, "status": "repaired", "status_date": "2026-03-02"}
+    await _push_at(SAMR, [repaired], datetime(2026, 3, 4, 10, tzinfo=BEIJING))
+    # Revoked on 3 March, pushed on the 20th: late.
+    revoked = {**decided, "status": "revoked", "status_date": "2026-03-03"}
+    await _push_at(SAMR, [revoked], datetime(2026, 3, 20, 10, tzinfo=BEIJING))
+    # A correction of the summary that brings no new status date cannot be timed.
+    await _push_at(
+        SAMR, [{**revoked, "summary": "更正摘要"}], datetime(2026, 3, 21, tzinfo=BEIJING)
+    )
+    other = record_row(usccs[1], "S", decision_date="2022-01-04")
+    await _push_at(SAMR, [other], datetime(2022, 1, 5, tzinfo=BEIJING))
+    old_repair = {**other, "status": "repaired", "status_date": "2024-06-03"}  # before the rule
+    await _push_at(SAMR, [old_repair], datetime(2026, 3, 5, tzinfo=BEIJING))
+    changes = (await department_quality(SAMR)).changes
+    assert (changes.measured, changes.late, changes.backfill, changes.undated) == (2, 1, 1, 1)
+    assert changes.to_dict()["share"] == 0.5
+
+
+async def test_a_status_date_before_the_decision_is_rejected(cli, usccs):
+    key = await dept_key(SAMR)
+    row = record_row(usccs[0], "R", status="repaired", status_date="2024-03-14")
+    _, answer = await push_records(cli, key, ndjson([row]))
+    (rejection,) = answer["rejected"]
+    assert (rejection["field"], rejection["code"]) == ("status_date", "status_date_before_decision")
+
+
 async def test_lateness_on_an_estimated_calendar_year_is_marked_as_estimated(usccs):
     # Decided 30 December 2026: its 7th working day falls in 2027, whose notice is not out.
     at = datetime(2027, 1, 20, 10, tzinfo=BEIJING)

@@ -15,6 +15,11 @@ class Migration(migrations.Migration):
             name='procedure',
             field=fields.CharEnumField(description='ORDINARY: ordinary\nSIMPLE: simple\nUNSTATED: unstated', enum_type=PenaltyProcedure, null=True, max_length=16),
         ),
+        ops.AddField(
+            model_name='Record',
+            name='status_date',
+            field=fields.DateField(null=True),
+        ),
         # Penalties stored before the field existed never said which procedure they followed.
         ops.RunSQL(
             "UPDATE record SET procedure = 'unstated' WHERE kind = 'administrative_penalty'",
