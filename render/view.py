@@ -21,6 +21,11 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
         "channel": "miniprogram"                    # models.enums.Channel value
       },
       "purpose": "listing",                         # models.enums.ReportPurpose value
+      "rule_set": {"name": "cq-2024-89", "version": 1,  # optional (absent before rule sets):
+                   "basis": "渝府办发〔2024〕89号",      # config/rule_sets.py, printed as is
+                   "summary": "…"},
+      "objection_channels": ["miniprogram", "bot", "hall"],  # optional: Channel values
+                                                    # named in the objection note
       "span": {"from": "2022-03-01", "to": "2025-02-28"},
       "sections": [                                 # the enterprise itself first, then related ones
         {
@@ -45,10 +50,17 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
                   "summary": "未按规定……",
                   "status": "repaired",             # models.enums.RecordStatus value, or a
                                                     # Chinese label as printed (异议处理中)
-                  "under_objection": true           # optional: a ticket on it is open; printed
+                  "under_objection": true,          # optional: a ticket on it is open; printed
                                                     # as 异议处理中 instead of the status
+                  "procedure": "ordinary"           # optional, penalties under a rule set:
+                                                    # models.enums.PenaltyProcedure value
                 }
-              ]
+              ],
+              "arrears": {                          # optional, arrears domains under a rule set
+                "as_of": "2025-03-01",              # the issue date the state is read on
+                "outstanding": [ … ],               # arrears records still owed, any decision date
+                "paid": [ … ]                       # decided within the span, paid since (已缴清)
+              }
             }
           ]
         }
@@ -57,7 +69,9 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
 
 Records of an arrears kind (欠缴社会保险费 / 欠缴税费 / 欠缴住房公积金) in an arrears domain
 (13, 30, 36, 37: `checks_arrears` in the catalogue) are printed on the domain's own arrears line
-(欠缴情况), not among its violation records. Revoked records should not be in the snapshot at all
+(欠缴情况), not among its violation records; with an "arrears" object that line answers on the
+issue date. A domain whose data_as_of is before the span's end is stale: its row says up to when
+it looked. Revoked records should not be in the snapshot at all
 (the service drops them); if one is, it is printed with its 已撤销 status rather than hidden, so the
 PDF never says less than the signed snapshot.
 """

@@ -29,7 +29,8 @@ from services.ingest_parse import RawRow, Rejection
 from services.ingest_store import write_chunk
 from services.ingest_validate import RowValidator
 
-EDITABLE_FIELDS = ("kind", "decision_no", "authority", "decision_date", "summary", "status")
+EDITABLE_FIELDS = ("kind", "procedure", "decision_no", "authority", "decision_date", "summary",
+                   "status", "status_date")  # fmt: skip
 BATCH_CHANNEL = "obj"  # ingest_batch.channel: api | cli | obj
 BATCH_STATUS = "applied"
 
@@ -52,6 +53,10 @@ def _current_values(record: Record) -> dict[str, Any]:
         "summary": record.summary,
         "status": str(record.status),
         "source_ref": record.source_ref,
+        # A penalty stored before procedures were captured (未注明) must have one stated in its
+        # next version, as any new penalty row must.
+        "procedure": None if record.procedure in (None, "unstated") else str(record.procedure),
+        "status_date": record.status_date.isoformat() if record.status_date else None,
     }
 
 

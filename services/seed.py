@@ -596,7 +596,9 @@ FINGERPRINT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("record", RECORD_COLUMNS),
 )
 _DATETIME_COLUMNS = frozenset({"pushed_at", "created_at"})
-_DATE_COLUMNS = frozenset({"decision_date"})
+_DATE_COLUMNS = frozenset({"decision_date", "status_date"})
+# Columns that may be NULL: read as empty text (SQLite's || would make the whole line NULL).
+_NULLABLE_COLUMNS = frozenset({"procedure", "status_date"})
 _PAGE_SIZE = 50_000
 
 
@@ -642,6 +644,12 @@ async def _canonical_lines(
 
 def _canonical_sql(column: str, postgres: bool) -> str:
     """One column as canonical text. (SQLite's date functions read the offset Tortoise stores.)"""
+    if column in _NULLABLE_COLUMNS:
+        return f"coalesce({_canonical_sql_of(column, postgres)}, '')"
+    return _canonical_sql_of(column, postgres)
+
+
+def _canonical_sql_of(column: str, postgres: bool) -> str:
     quoted = f'"{column}"'
     if column in _DATETIME_COLUMNS:
         if postgres:

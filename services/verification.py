@@ -109,8 +109,10 @@ def _findings(snapshot: Mapping[str, Any]) -> dict[str, Any]:
         for s in view.sections
         for d in s.stale_domains
     ]  # fmt: skip
+    stored = snapshot.get("rule_set") or {}
     return {
         "rule_set": view.rule_set,
+        "rule_set_name": f"{stored['name']}（第{stored['version']}版）" if stored else "",
         "stale_domains": stale,
         "stale_legend": wording.STALE_LEGEND if stale else "",
     }

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from bot.dialogs.verify import result_text
 from config.catalogue import DOMAINS_BY_NUMBER
 from config.rule_sets import CQ_2024_89, NDRC_2025_565, rule_set, rule_set_of_snapshot
 from config.settings import Settings
@@ -257,6 +258,31 @@ async def test_the_rule_set_is_signed_into_the_snapshot_and_printed(settings, db
                                  SnapshotSigner(settings.report_signing_key))  # fmt: skip
     assert result["genuine"] and not result["data_changed"]
     assert result["rule_set"] == view.rule_set
+    assert "报告规则：ndrc-2025-565（第1版）" in result_text(result).splitlines()
+
+
+async def test_the_verify_page_and_the_bot_say_what_the_report_says_of_a_stale_domain(
+    settings, db, redis
+):
+    await _enterprise()
+    report = await request_report(redis, ReportRequest(uscc=USCC, domains=[13, 38],
+                                                       start="2024-01-01"))  # fmt: skip
+
+    async def stale(domains: Any) -> dict[int, date | None]:
+        return {13: report.span_to, 38: date(2026, 4, 25)}
+
+    report = await issue(
+        report, settings=settings, signer=SnapshotSigner(settings.report_signing_key),
+        data_as_of=stale, renderer=make_renderer(settings.pki_dir),
+    )  # fmt: skip
+    printed = view_from_snapshot(report.snapshot).main.domains[1].result_text
+    assert printed.startswith("经查询，截至2026年4月25日未查见")
+    result = await verify_report(report.number, report.verify_code,
+                                 SnapshotSigner(settings.report_signing_key))  # fmt: skip
+    assert [(d["number"], d["result"]) for d in result["stale_domains"]] == [(38, printed)]
+    assert result["stale_legend"] in view_from_snapshot(report.snapshot).notes
+    chat = result_text(result)
+    assert "数据截至日早于报告期末的领域：第 38 领域。" in chat and result["stale_legend"] in chat
 
 
 # -- 7. notes name only the channels served ------------------------------------------------------

@@ -53,13 +53,14 @@ def result_text(result: dict[str, Any]) -> str:
     ]
     if result["related"]:
         lines.append(f"关联企业：{'、'.join(result['related'])}")
+    if result.get("rule_set_name"):
+        lines.append(f"报告规则：{result['rule_set_name']}")
+    stale = sorted({d["number"] for d in result.get("stale_domains", ())})
+    if stale:
+        # The report's own words, shortened for a chat message: which domains, and the legend.
+        numbers = "、".join(str(n) for n in stale)
+        lines.append(f"数据截至日早于报告期末的领域：第 {numbers} 领域。{result['stale_legend']}")
     lines.append(f"数据状态：{result['data_status']}")
-    if result.get("rule_set"):
-        lines.append(result["rule_set"])
-    for d in result.get("stale_domains", ()):
-        lines.append(f"{d['number']} {d['name']}（{d['enterprise_name']}）：{d['result']}")
-    if result.get("stale_legend"):
-        lines.append(result["stale_legend"])
     return "\n".join(lines)
 
 
