@@ -203,12 +203,16 @@ def _tallies(layout: _Layout, section: Section) -> None:
     layout.y = top + height + 8
 
 
-def _found_line(domain: DomainResult) -> str:
+def found_line(domain: DomainResult) -> str:
+    """A found domain's line on the card: what was found, in the report's terms."""
     parts = []
     if domain.records:
         parts.append(f"违法违规信息 {len(domain.records)} 条")
     if domain.arrears:
-        parts.append(f"欠缴信息 {len(domain.arrears)} 条")
+        owed = "尚未缴清的欠缴信息" if domain.arrears_on else "欠缴信息"
+        parts.append(f"{owed} {len(domain.arrears)} 条")
+    if domain.arrears_paid:
+        parts.append(f"报告期内已缴清的欠缴信息 {len(domain.arrears_paid)} 条")
     repaired = sum(1 for r in (*domain.records, *domain.arrears) if r.status == "已修复")
     tail = f"（其中已修复 {repaired} 条）" if repaired else ""
     return f"{domain.number:>2}  {domain.name}：{'，'.join(parts)}{tail}"
@@ -230,7 +234,7 @@ def _findings(layout: _Layout, section: Section) -> None:
         layout.text("查见信息的领域", "sans-bold", 30, BLACK)
         layout.y += 4
         for domain in found:
-            layout.text(_found_line(domain), "sans", 28, BLACK, x=MARGIN + 12, width=INNER - 12)
+            layout.text(found_line(domain), "sans", 28, BLACK, x=MARGIN + 12, width=INNER - 12)
     else:
         layout.text(clear_headline(section), "sans-bold", 30, BLACK)
     no_data = [d for d in section.domains if d.outcome is Outcome.NO_DATA]

@@ -192,19 +192,28 @@ class DomainResult:
                                                n=len(self.arrears))  # fmt: skip
         else:
             text = wording.ARREARS_CLEAR.format(on=on, subject=self.arrears_subject)
-        if self.arrears_on is not None and self.data_as_of and self.data_as_of < self.arrears_on:
+        if self._arrears_stale:
             text += wording.STALE_TAIL
         if self.arrears_paid:
             text += "；" + wording.ARREARS_PAID.format(n=len(self.arrears_paid))
         return text
 
     @property
+    def _arrears_stale(self) -> bool:
+        """The arrears line is read on the issue date, but the data stop before it."""
+        return bool(self.arrears_on and self.data_as_of and self.data_as_of < self.arrears_on)
+
+    @property
+    def says_not_yet_collected(self) -> bool:
+        """Whether a sentence of the row ends in 此后信息尚未归集 (the legend explains it)."""
+        return self.stale or self._arrears_stale
+
+    @property
     def _arrears_date_text(self) -> str:
         # The data say nothing past their as-of date, so neither does the line.
-        assert self.arrears_on is not None
-        if self.data_as_of is None or self.data_as_of >= self.arrears_on:
-            return wording.ARREARS_ON_ISSUE_DATE.format(day=cn_day(self.arrears_on))
-        return cn_day(self.data_as_of)
+        if self._arrears_stale:
+            return cn_day(self.data_as_of)  # type: ignore[arg-type]
+        return wording.ARREARS_ON_ISSUE_DATE.format(day=cn_day(self.arrears_on))  # type: ignore[arg-type]
 
     @property
     def result_text(self) -> str:
@@ -271,7 +280,7 @@ class ReportView:
 
     @property
     def has_stale_domains(self) -> bool:
-        return any(s.stale_domains for s in self.sections)
+        return any(d.says_not_yet_collected for s in self.sections for d in s.domains)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -342,7 +351,7 @@ def view_from_snapshot(snapshot: Mapping[str, Any]) -> ReportView:
                 "objection_channels",
                 default=DEFAULT_OBJECTION_CHANNELS,
             )
-        ),  # fmt: skip
+        ),
     )
     if view.span_from > view.span_to:
         raise SnapshotError("span: 'from' is after 'to'")

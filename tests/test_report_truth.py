@@ -22,7 +22,7 @@ from models.enums import RecordKind, RecordStatus, RelatedRole, RelationKind, re
 from models.record import Record
 from models.report import Report
 from render import render_card, render_html, view_from_snapshot
-from render.card import stale_line
+from render.card import found_line, stale_line
 from render.view import DomainResult
 from services.report_render import make_renderer
 from services.reports import ReportRequest, issue, request_report
@@ -30,7 +30,7 @@ from services.signing import SnapshotSigner
 from services.snapshot import assemble_sections, related_enterprises
 from services.span import Span
 from services.verification import verify_report
-from tests.test_render_support import domain, snapshot
+from tests.test_render_support import domain, record, snapshot
 from tests.test_reports import USCC, valid_uscc
 
 ISSUED = date(2026, 12, 7)
@@ -107,6 +107,17 @@ async def test_no_arrears_reads_clear_on_the_issue_date(db):
     assert _view_domain(raw).arrears_text == (
         "欠缴情况：截至出具日（2026年12月7日）未查见欠缴住房公积金情形"
     )
+
+
+def test_the_card_counts_owed_and_paid_arrears_apart():
+    raw = domain(37, data_as_of="2026-12-07")
+    raw["arrears"] = {
+        "as_of": "2026-12-07",
+        "outstanding": [record("arrears_tax", n=1)],
+        "paid": [record("arrears_tax", status="repaired", n=2)],
+    }
+    line = found_line(_view_domain(raw))
+    assert line.endswith("尚未缴清的欠缴信息 1 条，报告期内已缴清的欠缴信息 1 条")
 
 
 def test_arrears_on_data_older_than_the_issue_date_name_the_data_date():
