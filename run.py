@@ -403,14 +403,15 @@ def format_quality_table(figures: list) -> str:
     from services.ingest import CHINA
     from services.ingest_validate import REJECTION_CODES
 
-    header = ("部门代码", "部门", "最近推送", "记录数", "逾期率", "批次", "拒收率", "主要拒收原因")
+    header = ("部门代码", "部门", "最近推送", "记录数", "逾期率", "历史补录", "批次", "拒收率",
+              "主要拒收原因")  # fmt: skip
     rows = [header]
     for q in figures:
         top = q.rejections.most_common(1)
         rows.append((
             q.code, q.name,
             q.last_push.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if q.last_push else "从未推送",
-            str(q.records), f"{q.late_share:.1%}" if q.records else "-", str(q.batches),
+            str(q.records), q.late_share_text, str(q.backfill), str(q.batches),
             f"{q.rejection_rate:.1%}" if q.rows_received else "-",
             f"{REJECTION_CODES.get(top[0][0], top[0][0])} {top[0][1]}" if top else "-",
         ))  # fmt: skip

@@ -77,11 +77,14 @@ def make_rows(usccs: list[str], count: int, prefix: str, seed: int) -> list[dict
     rows = []
     for i in range(count):
         day = EARLIEST_DATE + timedelta(days=rng.randrange(span))
+        kind = rng.choice(kinds)
+        procedure = {"procedure": "ordinary"} if kind is RecordKind.ADMINISTRATIVE_PENALTY else {}
         rows.append(
             {
+                **procedure,
                 "uscc": rng.choice(usccs),
                 "domain": rng.choice(DOMAINS),
-                "kind": rng.choice(kinds).value,
+                "kind": kind.value,
                 "decision_no": f"渝市监罚〔{day.year}〕{rng.randrange(1, 9999)}号",
                 "authority": "重庆市市场监督管理局",
                 "decision_date": day.isoformat(),
@@ -174,6 +177,7 @@ async def _raw_copy(
             ids[r["uscc"]], r["domain"], department_id, r["source_ref"], r["kind"],
             r["decision_no"], r["authority"], date.fromisoformat(r["decision_date"]),
             r["summary"], r["status"], 1, record_content_hash(department=DEPARTMENT, **r), now,
+            r.get("procedure"), None,
         )
         for r in rows
     ]  # fmt: skip

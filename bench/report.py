@@ -56,9 +56,10 @@ from redis.exceptions import RedisError
 
 from bench.common import admin_sql, with_database
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
+from config.rule_sets import ARREARS_DOMAINS, CQ_2024_89
 from config.settings import Settings
 from models.enterprise import Enterprise
-from models.enums import RecordStatus, RelationKind, ReportStatus
+from models.enums import RecordStatus, RelatedRole, ReportStatus
 from models.report import Report
 from queues.worker import Worker, worker_redis
 from render import render_card, render_html, view_from_snapshot
@@ -89,7 +90,7 @@ SPAN_YEARS = 5
 RAW_SQL = POSTGRES_REPORT_QUERY
 
 T = TypeVar("T")
-Enterprises = list[tuple[Enterprise, list[tuple[Enterprise, RelationKind]]]]
+Enterprises = list[tuple[Enterprise, list[tuple[Enterprise, RelatedRole]]]]
 
 
 # Small helpers
@@ -185,10 +186,12 @@ async def bench_assembly(
     conn = await asyncpg.connect(url)
     revoked = RecordStatus.REVOKED.value
 
-    async def ours(enterprise: Enterprise, related: list[tuple[Enterprise, RelationKind]]) -> float:
+    async def ours(enterprise: Enterprise, related: list[tuple[Enterprise, RelatedRole]]) -> float:
         """The whole assembly; returns how long assemble_sections alone took (the breakdown)."""
         started = time.perf_counter()
-        sections = await assemble_sections(enterprise, related, ALL_DOMAINS, span, as_of)
+        sections = await assemble_sections(
+            enterprise, related, ALL_DOMAINS, span, as_of, CQ_2024_89, span.end
+        )
         sections_s = time.perf_counter() - started
         snapshot = build_snapshot(
             report_no="YX20990101000001",
@@ -204,7 +207,9 @@ async def bench_assembly(
         return sections_s
 
     async def raw(ids: list[int]) -> list[asyncpg.Record]:
-        return await conn.fetch(RAW_SQL, ids, ALL_DOMAINS, span.start, span.end, revoked)
+        return await conn.fetch(
+            RAW_SQL, ids, ALL_DOMAINS, span.start, span.end, revoked, sorted(ARREARS_DOMAINS)
+        )
 
     try:
         # Warm-up: both paths once over the sample, so that both read from shared buffers.

@@ -10,7 +10,6 @@ starting a dialog. Never silence, never a stack trace.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 from types import ModuleType
 
@@ -36,6 +35,7 @@ from bot.state import IDLE, DialogState, clear_state, load_state, save_state
 from bot.understand import Understanding
 from bot.understand import warm as warm_understanding
 from bot.understand.faq import UNANSWERED
+from config import clock
 from config.settings import Settings
 from models.user import User
 from services.errors import ServiceError
@@ -215,7 +215,7 @@ async def handle(
     download_media: MediaDownloader = wechat_download_media,
 ) -> list[OutboundMessage]:
     """Answer one message (bot.messages.BotEngine). The state is written after the step."""
-    now = time.time() if now is None else now
+    now = clock.utc_now().timestamp() if now is None else now
     if msg.kind == "event" and msg.event == "unsubscribe":
         await clear_state(redis, msg.openid)
         return []  # nothing can reach a user who has unsubscribed

@@ -59,6 +59,11 @@ class Settings:
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
     pdf_engine: str = "weasyprint"
+    # The named, versioned rule set that decides what a report includes (config/rule_sets.py).
+    report_rule_set: str = "cq-2024-89"
+    # The channels this deployment serves (models.enums.Channel values, comma-separated): the
+    # report's notes send enterprises only to these.
+    channels: str = "miniprogram,bot,hall"
     # The platform's sealing certificate and key (PEM); a development CA is made here if absent.
     pki_dir: Path = field(default=VAR_DIR / "pki")
     # How long a download link works, in seconds.
@@ -124,6 +129,11 @@ class Settings:
             else:
                 out[f.name] = str(value)
         return out
+
+
+def served_channels(settings: Settings) -> tuple[str, ...]:
+    """The channels this deployment serves, in the order configured (Channel values)."""
+    return tuple(c.strip() for c in settings.channels.split(",") if c.strip())
 
 
 def redact_url(url: str) -> str:

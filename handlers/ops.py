@@ -6,6 +6,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from config import clock
 from config.calendar import CHINA
 from handlers.auth import OPS_COOKIE, require_ops
 from handlers.keys import REDIS, SETTINGS
@@ -58,7 +59,7 @@ async def ops_page(request: web.Request) -> web.StreamResponse:
         dead=dead,
         dead_total=sum(d["total"] for d in dead),
         refresh=REFRESH_SECONDS,
-        generated_at=datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+        generated_at=clock.now().strftime("%Y-%m-%d %H:%M:%S"),
     )
 
 

@@ -34,6 +34,16 @@ ARREARS_KINDS = frozenset(
 )
 
 
+class PenaltyProcedure(LabelledEnum):
+    """How an administrative penalty was decided: 89号 counts ordinary-procedure penalties,
+    发改财金〔2025〕565号 counts simple-procedure ones too. Rows pushed before the field existed
+    say nothing, and read as unstated."""
+
+    ORDINARY = "ordinary"
+    SIMPLE = "simple"
+    UNSTATED = "unstated"
+
+
 class RecordStatus(LabelledEnum):
     IN_FORCE = "in_force"
     REPAIRED = "repaired"
@@ -41,9 +51,28 @@ class RecordStatus(LabelledEnum):
 
 
 class RelationKind(LabelledEnum):
+    """A stored link from `parent` to `child`: both control kinds mean the parent controls the
+    child (one names the child's side, one the parent's); branch means the child is its branch."""
+
     SUBSIDIARY = "subsidiary"
     BRANCH = "branch"
     CONTROLLING_SHAREHOLDER = "controlling_shareholder"
+
+
+class RelatedRole(LabelledEnum):
+    """What a related enterprise is to the report's subject: the label a report prints."""
+
+    CONTROLLING_SHAREHOLDER = "controlling_shareholder"
+    SUBSIDIARY = "subsidiary"
+    BRANCH = "branch"
+    HEAD_OFFICE = "head_office"
+
+
+def related_role(kind: RelationKind, subject_is_parent: bool) -> RelatedRole:
+    """The role of the other end of a parent -> child link, seen from the subject."""
+    if kind is RelationKind.BRANCH:
+        return RelatedRole.BRANCH if subject_is_parent else RelatedRole.HEAD_OFFICE
+    return RelatedRole.SUBSIDIARY if subject_is_parent else RelatedRole.CONTROLLING_SHAREHOLDER
 
 
 class ReportPurpose(LabelledEnum):
@@ -116,11 +145,18 @@ _LABELS: dict[str, dict[str, str]] = {
         "arrears_tax": "欠缴税费",
         "arrears_housing_fund": "欠缴住房公积金",
     },
+    "PenaltyProcedure": {"ordinary": "普通程序", "simple": "简易程序", "unstated": "未注明"},
     "RecordStatus": {"in_force": "有效", "repaired": "已修复", "revoked": "已撤销"},
     "RelationKind": {
         "subsidiary": "子公司",
         "branch": "分支机构",
         "controlling_shareholder": "控股股东",
+    },
+    "RelatedRole": {
+        "controlling_shareholder": "控股股东",
+        "subsidiary": "控股子公司",
+        "branch": "分支机构",
+        "head_office": "总公司（隶属企业）",
     },
     "ReportPurpose": {
         "listing": "上市挂牌",

@@ -203,12 +203,16 @@ def _tallies(layout: _Layout, section: Section) -> None:
     layout.y = top + height + 8
 
 
-def _found_line(domain: DomainResult) -> str:
+def found_line(domain: DomainResult) -> str:
+    """A found domain's line on the card: what was found, in the report's terms."""
     parts = []
     if domain.records:
         parts.append(f"违法违规信息 {len(domain.records)} 条")
     if domain.arrears:
-        parts.append(f"欠缴信息 {len(domain.arrears)} 条")
+        owed = "尚未缴清的欠缴信息" if domain.arrears_on else "欠缴信息"
+        parts.append(f"{owed} {len(domain.arrears)} 条")
+    if domain.arrears_paid:
+        parts.append(f"报告期内已缴清的欠缴信息 {len(domain.arrears_paid)} 条")
     repaired = sum(1 for r in (*domain.records, *domain.arrears) if r.status == "已修复")
     tail = f"（其中已修复 {repaired} 条）" if repaired else ""
     return f"{domain.number:>2}  {domain.name}：{'，'.join(parts)}{tail}"
@@ -218,6 +222,8 @@ def clear_headline(section: Section) -> str:
     """The line for a section with nothing found; it never covers domains that have no data."""
     if section.count(Outcome.NO_DATA):
         return "报告期内有数据的查询领域均未查见违法违规信息"
+    if section.stale_domains:  # some data stop before the span's end: the line below says where
+        return "已归集的数据中各查询领域均未查见违法违规信息"
     return "报告期内各查询领域均未查见违法违规信息"
 
 
@@ -228,7 +234,7 @@ def _findings(layout: _Layout, section: Section) -> None:
         layout.text("查见信息的领域", "sans-bold", 30, BLACK)
         layout.y += 4
         for domain in found:
-            layout.text(_found_line(domain), "sans", 28, BLACK, x=MARGIN + 12, width=INNER - 12)
+            layout.text(found_line(domain), "sans", 28, BLACK, x=MARGIN + 12, width=INNER - 12)
     else:
         layout.text(clear_headline(section), "sans-bold", 30, BLACK)
     no_data = [d for d in section.domains if d.outcome is Outcome.NO_DATA]
@@ -236,7 +242,17 @@ def _findings(layout: _Layout, section: Section) -> None:
         layout.y += 8
         names = "、".join(f"{d.number} {d.name}" for d in no_data)
         layout.text(f"暂无数据（不作结论）：{names}", "sans", 26, GREY)
+    stale = section.stale_domains
+    if stale:
+        layout.y += 8
+        layout.text(stale_line(stale), "sans", 26, GREY)
     layout.rule()
+
+
+def stale_line(domains: tuple[DomainResult, ...]) -> str:
+    """The card's legend of stale domains: what was searched, and up to when."""
+    names = "、".join(f"{d.number} {d.name}（截至{cn_date(d.data_as_of)}）" for d in domains)  # type: ignore[arg-type]
+    return f"数据未覆盖至报告期末（所列日期以后的信息尚未归集，不作结论）：{names}"
 
 
 def _related(layout: _Layout, sections: tuple[Section, ...]) -> None:

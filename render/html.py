@@ -7,7 +7,7 @@ The stylesheet is inlined (no file or network fetch at PDF time, which wkhtmltop
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import jinja2
 
 from render import wording
 from render.qr import qr_data_uri
-from render.view import Outcome, ReportView
+from render.view import Outcome, ReportView, cn_day
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _DIGITS = "零一二三四五六七八九"
@@ -30,8 +30,7 @@ def cn_numeral(n: int) -> str:
     return head + (_DIGITS[ones] if ones else "")
 
 
-def cn_date(value: date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
+cn_date = cn_day
 
 
 def cn_datetime(value: datetime) -> str:

@@ -21,13 +21,19 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
         "channel": "miniprogram"                    # models.enums.Channel value
       },
       "purpose": "listing",                         # models.enums.ReportPurpose value
+      "rule_set": {"name": "cq-2024-89", "version": 1,  # optional (absent before rule sets):
+                   "basis": "渝府办发〔2024〕89号",      # config/rule_sets.py, printed as is
+                   "summary": "…"},
+      "objection_channels": ["miniprogram", "bot", "hall"],  # optional: Channel values
+                                                    # named in the objection note
       "span": {"from": "2022-03-01", "to": "2025-02-28"},
       "sections": [                                 # the enterprise itself first, then related ones
         {
           "enterprise_name": "重庆某某科技股份有限公司",
           "uscc": "91500000MA5U000000",
           "relation": null,                         # null for the enterprise itself, else a
-                                                    # models.enums.RelationKind value
+                                                    # models.enums.RelatedRole value: what
+                                                    # it is to the enterprise itself
           "domains": [                              # ascending by number, any subset of 1..40
             {
               "number": 13,
@@ -44,10 +50,17 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
                   "summary": "未按规定……",
                   "status": "repaired",             # models.enums.RecordStatus value, or a
                                                     # Chinese label as printed (异议处理中)
-                  "under_objection": true           # optional: a ticket on it is open; printed
+                  "under_objection": true,          # optional: a ticket on it is open; printed
                                                     # as 异议处理中 instead of the status
+                  "procedure": "ordinary"           # optional, penalties under a rule set:
+                                                    # models.enums.PenaltyProcedure value
                 }
-              ]
+              ],
+              "arrears": {                          # optional, arrears domains under a rule set
+                "as_of": "2025-03-01",              # the issue date the state is read on
+                "outstanding": [ … ],               # arrears records still owed, any decision date
+                "paid": [ … ]                       # decided within the span, paid since (已缴清)
+              }
             }
           ]
         }
@@ -56,7 +69,9 @@ Snapshot shape (a JSON-like dict; dates are ISO strings, codes are the enum valu
 
 Records of an arrears kind (欠缴社会保险费 / 欠缴税费 / 欠缴住房公积金) in an arrears domain
 (13, 30, 36, 37: `checks_arrears` in the catalogue) are printed on the domain's own arrears line
-(欠缴情况), not among its violation records. Revoked records should not be in the snapshot at all
+(欠缴情况), not among its violation records; with an "arrears" object that line answers on the
+issue date. A domain whose data_as_of is before the span's end is stale: its row says up to when
+it looked. Revoked records should not be in the snapshot at all
 (the service drops them); if one is, it is printed with its 已撤销 status rather than hidden, so the
 PDF never says less than the signed snapshot.
 """
@@ -64,7 +79,7 @@ PDF never says less than the signed snapshot.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -73,17 +88,29 @@ from config.catalogue import DOMAINS_BY_NUMBER, department_names
 from models.enums import (
     ARREARS_KINDS,
     Channel,
+    PenaltyProcedure,
     RecordKind,
     RecordStatus,
-    RelationKind,
+    RelatedRole,
     ReportPurpose,
 )
+from render import wording
 
 NO_RECORD_SENTENCE = "经查询，报告期内未查见该领域违法违规信息"
 NO_DATA_SENTENCE = "暂无数据：出证机关尚未报送该领域数据，本报告对该领域不作结论"
 NO_DATA_SHORT = "暂无数据"
 DEFAULT_ISSUER = "重庆市公共信用信息平台"
 UNDER_OBJECTION = "异议处理中"  # a record with an open objection ticket
+PAID = "已缴清"  # an arrears record repaired: the debt was paid
+# Where objections go when a snapshot does not say (reports issued before it did).
+DEFAULT_OBJECTION_CHANNELS = ("miniprogram", "bot", "hall")
+PENALTY = RecordKind.ADMINISTRATIVE_PENALTY.value
+# How a penalty's kind is printed under a rule set, by its procedure.
+PENALTY_KINDS = {
+    PenaltyProcedure.ORDINARY.value: "行政处罚（普通程序）",
+    PenaltyProcedure.SIMPLE.value: "行政处罚（简易程序）",
+    PenaltyProcedure.UNSTATED.value: "行政处罚（未注明程序）",
+}
 
 # What each arrears domain checks for (its 核查事项 after "有无欠缴"), for the arrears line.
 ARREARS_SUBJECTS: dict[int, str] = {
@@ -123,13 +150,26 @@ class DomainResult:
     data_as_of: date | None  # None: no data pushed yet (暂无数据), never "nothing found"
     records: tuple[RecordLine, ...] = ()
     checks_arrears: bool = False
+    # Arrears still owed on arrears_on (the issue date); in reports issued before arrears were
+    # a state (arrears_on None), the arrears decided within the span.
     arrears: tuple[RecordLine, ...] = ()
+    arrears_paid: tuple[RecordLine, ...] = ()  # decided within the span, paid since
+    arrears_on: date | None = None
+    span_to: date | None = None  # the span's end, against which data_as_of is judged
 
     @property
     def outcome(self) -> Outcome:
-        if self.records or self.arrears:
+        if self.records or self.arrears or self.arrears_paid:
             return Outcome.FOUND
         return Outcome.CLEAR if self.data_as_of is not None else Outcome.NO_DATA
+
+    @property
+    def stale(self) -> bool:
+        """The data reach only part of the span: what is said holds up to data_as_of only."""
+        return (
+            self.data_as_of is not None and self.span_to is not None
+            and self.data_as_of < self.span_to
+        )  # fmt: skip
 
     @property
     def arrears_subject(self) -> str:
@@ -140,19 +180,53 @@ class DomainResult:
         """The 欠缴情况 line; empty for domains that do not check arrears."""
         if not self.checks_arrears:
             return ""
-        if self.arrears:
-            return f"欠缴情况：查见欠缴信息 {len(self.arrears)} 条（见明细）"
-        if self.data_as_of is None:
+        if self.data_as_of is None and not (self.arrears or self.arrears_paid):
             return f"欠缴情况：{NO_DATA_SHORT}"
-        return f"欠缴情况：未查见欠缴{self.arrears_subject}情形"
+        if self.arrears_on is None:  # issued before arrears were read on the issue date
+            if self.arrears:
+                return f"欠缴情况：查见欠缴信息 {len(self.arrears)} 条（见明细）"
+            return f"欠缴情况：未查见欠缴{self.arrears_subject}情形"
+        on = self._arrears_date_text
+        if self.arrears:
+            text = wording.ARREARS_OWED.format(on=on, subject=self.arrears_subject,
+                                               n=len(self.arrears))  # fmt: skip
+        else:
+            text = wording.ARREARS_CLEAR.format(on=on, subject=self.arrears_subject)
+        if self._arrears_stale:
+            text += wording.STALE_TAIL
+        if self.arrears_paid:
+            text += "；" + wording.ARREARS_PAID.format(n=len(self.arrears_paid))
+        return text
+
+    @property
+    def _arrears_stale(self) -> bool:
+        """The arrears line is read on the issue date, but the data stop before it."""
+        return bool(self.arrears_on and self.data_as_of and self.data_as_of < self.arrears_on)
+
+    @property
+    def says_not_yet_collected(self) -> bool:
+        """Whether a sentence of the row ends in 此后信息尚未归集 (the legend explains it)."""
+        return self.stale or self._arrears_stale
+
+    @property
+    def _arrears_date_text(self) -> str:
+        # The data say nothing past their as-of date, so neither does the line.
+        if self._arrears_stale:
+            return cn_day(self.data_as_of)  # type: ignore[arg-type]
+        return wording.ARREARS_ON_ISSUE_DATE.format(day=cn_day(self.arrears_on))  # type: ignore[arg-type]
 
     @property
     def result_text(self) -> str:
         """The violation half of the result cell (the arrears line is separate)."""
+        if self.data_as_of is None and not self.records:
+            return NO_DATA_SENTENCE
+        if self.stale:
+            as_of = cn_day(self.data_as_of)  # type: ignore[arg-type]
+            if self.records:
+                return wording.STALE_FOUND.format(n=len(self.records), as_of=as_of)
+            return wording.STALE_CLEAR.format(as_of=as_of)
         if self.records:
             return f"查见违法违规信息 {len(self.records)} 条（见明细）"
-        if self.data_as_of is None:
-            return NO_DATA_SENTENCE
         return NO_RECORD_SENTENCE
 
     @property
@@ -166,7 +240,7 @@ class Section:
 
     enterprise_name: str
     uscc: str
-    relation: str | None  # RelationKind label (子公司…); None for the enterprise itself
+    relation: str | None  # RelatedRole label (控股子公司…); None for the enterprise itself
     domains: tuple[DomainResult, ...]
 
     def count(self, outcome: Outcome) -> int:
@@ -175,6 +249,10 @@ class Section:
     @property
     def found_domains(self) -> tuple[DomainResult, ...]:
         return tuple(d for d in self.domains if d.outcome is Outcome.FOUND)
+
+    @property
+    def stale_domains(self) -> tuple[DomainResult, ...]:
+        return tuple(d for d in self.domains if d.stale)
 
 
 @dataclass(frozen=True)
@@ -197,6 +275,25 @@ class ReportView:
     span_to: date
     sections: tuple[Section, ...]
     issuer: str = DEFAULT_ISSUER
+    rule_set: str = ""  # the rule set line as printed; empty for reports issued before them
+    objection_channels: tuple[str, ...] = ()  # Channel labels
+
+    @property
+    def has_stale_domains(self) -> bool:
+        return any(d.says_not_yet_collected for s in self.sections for d in s.domains)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """报告说明, in print order: the fixed notes, then the legend of stale domains where
+        the report has one, the rule set, and where objections go."""
+        notes = list(wording.NOTES)
+        if self.has_stale_domains:
+            notes.append(wording.STALE_LEGEND)
+        if self.rule_set:
+            notes.append(self.rule_set)
+        channels = "、".join(self.objection_channels)
+        notes.append(wording.OBJECTION_NOTE.format(channels=channels, policy=wording.POLICY_NO))
+        return tuple(notes)
 
     def __post_init__(self) -> None:
         if not self.sections:
@@ -239,8 +336,22 @@ def view_from_snapshot(snapshot: Mapping[str, Any]) -> ReportView:
         purpose=_label(ReportPurpose, snapshot.get("purpose"), "purpose"),
         span_from=_date(span.get("from"), "span.from"),
         span_to=_date(span.get("to"), "span.to"),
-        sections=tuple(_section(s, f"sections[{i}]") for i, s in enumerate(sections)),
+        sections=tuple(
+            _section(s, f"sections[{i}]", _date(span.get("to"), "span.to"))
+            for i, s in enumerate(sections)
+        ),
         issuer=str(snapshot.get("issuer") or DEFAULT_ISSUER),
+        rule_set=_rule_set_line(snapshot.get("rule_set")),
+        objection_channels=tuple(
+            _label(Channel, c, "objection_channels")
+            for c in _get(
+                snapshot,
+                "objection_channels",
+                Sequence,
+                "objection_channels",
+                default=DEFAULT_OBJECTION_CHANNELS,
+            )
+        ),
     )
     if view.span_from > view.span_to:
         raise SnapshotError("span: 'from' is after 'to'")
@@ -249,12 +360,25 @@ def view_from_snapshot(snapshot: Mapping[str, Any]) -> ReportView:
     return view
 
 
-def _section(raw: Any, where: str) -> Section:
+def _rule_set_line(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, Mapping):
+        raise SnapshotError("rule_set: expected an object")
+    return wording.RULE_SET_NOTE.format(
+        name=_get(raw, "name", str, "rule_set.name"),
+        version=_get(raw, "version", int, "rule_set.version"),
+        basis=_get(raw, "basis", str, "rule_set.basis"),
+        summary=_get(raw, "summary", str, "rule_set.summary"),
+    )
+
+
+def _section(raw: Any, where: str, span_to: date) -> Section:
     if not isinstance(raw, Mapping):
         raise SnapshotError(f"{where}: expected an object")
     relation = raw.get("relation")
     domains = tuple(
-        _domain(d, f"{where}.domains[{i}]")
+        _domain(d, f"{where}.domains[{i}]", span_to)
         for i, d in enumerate(_get(raw, "domains", Sequence, f"{where}.domains"))
     )
     numbers = [d.number for d in domains]
@@ -263,12 +387,12 @@ def _section(raw: Any, where: str) -> Section:
     return Section(
         enterprise_name=_get(raw, "enterprise_name", str, f"{where}.enterprise_name"),
         uscc=_get(raw, "uscc", str, f"{where}.uscc"),
-        relation=None if relation is None else _label(RelationKind, relation, f"{where}.relation"),
+        relation=None if relation is None else _label(RelatedRole, relation, f"{where}.relation"),
         domains=domains,
     )
 
 
-def _domain(raw: Any, where: str) -> DomainResult:
+def _domain(raw: Any, where: str, span_to: date) -> DomainResult:
     if not isinstance(raw, Mapping):
         raise SnapshotError(f"{where}: expected an object")
     number = raw.get("number")
@@ -279,6 +403,15 @@ def _domain(raw: Any, where: str) -> DomainResult:
     lines = [(_record(r, f"{where}.records[{i}]"), r) for i, r in enumerate(raw_records)]
     records = [line for line, r in lines if not (spec.checks_arrears and _is_arrears(r))]
     arrears = [line for line, r in lines if spec.checks_arrears and _is_arrears(r)]
+    paid: list[RecordLine] = []
+    arrears_on = None
+    state = raw.get("arrears")
+    if state is not None:  # arrears read on the issue date
+        if not isinstance(state, Mapping):
+            raise SnapshotError(f"{where}.arrears: expected an object")
+        arrears_on = _date(state.get("as_of"), f"{where}.arrears.as_of")
+        arrears += _lines(state, "outstanding", f"{where}.arrears")
+        paid = _lines(state, "paid", f"{where}.arrears", status=PAID)
     as_of = raw.get("data_as_of")
     return DomainResult(
         number=spec.number,
@@ -289,7 +422,19 @@ def _domain(raw: Any, where: str) -> DomainResult:
         records=tuple(records),
         checks_arrears=spec.checks_arrears,
         arrears=tuple(arrears),
+        arrears_paid=tuple(paid),
+        arrears_on=arrears_on,
+        span_to=span_to,
     )
+
+
+def _lines(raw: Mapping[str, Any], key: str, where: str, status: str = "") -> list[RecordLine]:
+    found = _get(raw, key, Sequence, f"{where}.{key}")
+    lines = [_record(r, f"{where}.{key}[{i}]") for i, r in enumerate(found)]
+    if status:  # e.g. a repaired arrears record reads 已缴清, unless an objection is open on it
+        lines = [replace(line, status=status) if line.status != UNDER_OBJECTION else line
+                 for line in lines]  # fmt: skip
+    return lines
 
 
 def _is_arrears(raw: Mapping[str, Any]) -> bool:
@@ -299,8 +444,13 @@ def _is_arrears(raw: Mapping[str, Any]) -> bool:
 def _record(raw: Any, where: str) -> RecordLine:
     if not isinstance(raw, Mapping):
         raise SnapshotError(f"{where}: expected an object")
+    procedure = raw.get("procedure")
+    kind = _label(RecordKind, raw.get("kind"), f"{where}.kind")
+    if procedure is not None and raw.get("kind") == PENALTY:
+        _label(PenaltyProcedure, procedure, f"{where}.procedure")  # a known code, or it fails
+        kind = PENALTY_KINDS[procedure]
     return RecordLine(
-        kind=_label(RecordKind, raw.get("kind"), f"{where}.kind"),
+        kind=kind,
         decision_no=_get(raw, "decision_no", str, f"{where}.decision_no"),
         authority=_get(raw, "authority", str, f"{where}.authority"),
         decision_date=_date(raw.get("decision_date"), f"{where}.decision_date"),
@@ -329,6 +479,11 @@ def _label(enum: Any, value: Any, where: str, free_text: bool = False) -> str:
             return value
         known = ", ".join(m.value for m in enum)
         raise SnapshotError(f"{where}: {value!r} is not one of {known}") from None
+
+
+def cn_day(value: date) -> str:
+    """2026-04-25 -> 2026年4月25日, as dates read in sentences."""
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def _date(value: Any, where: str) -> date:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
+from config import clock
 from models.enums import BindingRole
 from models.user import Binding
 from services.errors import Forbidden
@@ -13,7 +14,7 @@ SCOPES = ("reports", "objections")
 
 
 def binding_is_live(binding: Binding, now: datetime | None = None) -> bool:
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     if binding.revoked_at is not None or binding.user_id is None:
         return False
     return binding.expires_at is None or binding.expires_at > now
@@ -28,7 +29,7 @@ def binding_allows(binding: Binding, scope: str, now: datetime | None = None) ->
 
 async def live_bindings(user_id: int) -> list[Binding]:
     rows = await Binding.filter(user_id=user_id).prefetch_related("enterprise").order_by("id")
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     return [b for b in rows if binding_is_live(b, now)]
 
 
@@ -52,7 +53,7 @@ def may_see_report(
     enterprise id."""
     if requester_id is not None and requester_id == user_id:
         return True
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     return all(
         (b := bindings.get(eid)) is not None and binding_allows(b, "reports", now)
         for eid in enterprise_ids

@@ -10,6 +10,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from config import clock
 from models.audit import AuditEntry
 
 GENESIS = "0" * 64
@@ -37,7 +38,7 @@ async def append_audit(
             await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_PG_LOCK_KEY])
         last = await AuditEntry.all().using_db(conn).order_by("-id").first()
         prev = last.hash if last else GENESIS
-        at = datetime.now(UTC).replace(microsecond=0)
+        at = clock.utc_now().replace(microsecond=0)
         obj = f"{object_type}:{object_id}"
         return await AuditEntry.create(
             at=at,

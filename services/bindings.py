@@ -20,7 +20,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
+from config import clock
 from config.calendar import CHINA
 from config.settings import Settings
 from models.enterprise import Enterprise
@@ -227,7 +228,7 @@ def _check_expiry(expires_at: datetime) -> datetime:
         raise InvalidRequest("请填写授权截止时间", code="invalid_expiry")
     if expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=CHINA)  # what a user in Chongqing means
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     if expires_at <= now:
         raise InvalidRequest("授权截止时间应晚于当前时间", code="invalid_expiry")
     if expires_at > now + MAX_AGENT_TERM:
@@ -296,7 +297,7 @@ async def redeem_agent_invite(
         binding is None
         or binding.redeemed_at is not None
         or binding.revoked_at is not None
-        or (binding.expires_at is not None and binding.expires_at <= datetime.now(UTC))
+        or (binding.expires_at is not None and binding.expires_at <= clock.utc_now())
     ):
         await binding_lockout.fail(attempt, {"action": "redeem"}, CODE_MISMATCH)
     await attempt.succeeded()
@@ -305,7 +306,7 @@ async def redeem_agent_invite(
         if binding_is_live(existing):
             raise Conflict("您已绑定该企业，无需再次领取授权", code="already_bound")
         await existing.delete()  # a revoked or expired earlier binding; the audit keeps its story
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     try:
         taken = await Binding.filter(id=binding.id, redeemed_at=None).update(
             user_id=user_id, redeemed_at=now
@@ -327,7 +328,7 @@ async def revoke_agent(user_id: int, binding_id: int) -> Binding:
         raise NotFound("未找到该经办人授权", code="agent_not_found")
     await _legal_representative_of(user_id, binding.enterprise_id)
     if binding.revoked_at is None:
-        binding.revoked_at = datetime.now(UTC)
+        binding.revoked_at = clock.utc_now()
         await binding.save(update_fields=["revoked_at"])
         await append_audit(f"user:{user_id}", "agent.revoked", "binding", str(binding.id),
                            {"enterprise_id": binding.enterprise_id})  # fmt: skip
@@ -338,7 +339,7 @@ async def revoke_agent(user_id: int, binding_id: int) -> Binding:
 
 
 def agent_status(binding: Binding, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     if binding.revoked_at is not None:
         return "revoked"
     if binding.expires_at is not None and binding.expires_at <= now:

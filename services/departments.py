@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from config import clock
 from config.catalogue import domains_of_department
 from models.catalogue import Department
 from models.department_key import DepartmentKey
@@ -67,7 +67,7 @@ async def revoke_department_key(key_id: int) -> DepartmentKey:
     if row is None:
         raise NotFound("未找到该密钥", code="unknown_key")
     if row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
+        row.revoked_at = clock.utc_now()
         await row.save(update_fields=["revoked_at"])
     return row
 

@@ -26,11 +26,12 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from config import clock
 from config.calendar import CHINA
 from models.ingest_batch import IngestBatch
 from services.audit import append_audit
@@ -122,7 +123,7 @@ async def ingest_batch(
     Raises a ServiceError for a body refused whole (nothing written), and Forbidden
     (domain_not_owned) when every row is for another department's domain.
     """
-    started = now or datetime.now(UTC)
+    started = now or clock.utc_now()
     batch = await IngestBatch.create(
         public_id=uuid.uuid4().hex,
         department_id=department.id,
@@ -196,7 +197,7 @@ async def _ingest_rows(
             while len(writing) >= WRITES_IN_FLIGHT:
                 tally(await writing.pop(0))
             if valid:
-                at = (now or datetime.now(UTC)).replace(microsecond=0)
+                at = (now or clock.utc_now()).replace(microsecond=0)
                 writing.append(
                     asyncio.ensure_future(
                         write_chunk(valid, department_id=department.id, batch_pk=batch.id, now=at)
@@ -281,10 +282,10 @@ async def _close_batch(
         rows_received=result.received,
         rejected=result.rejected,
         rejections_by_code=dict(result.by_code),
-        finished_at=now or datetime.now(UTC),
+        finished_at=now or clock.utc_now(),
     )
 
 
 def today_in_china(now: datetime | None = None) -> date:
     """The calendar date in Beijing: what 'today' means for decision dates."""
-    return (now or datetime.now(UTC)).astimezone(CHINA).date()
+    return (now or clock.utc_now()).astimezone(CHINA).date()

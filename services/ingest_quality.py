@@ -4,6 +4,7 @@ pushed late under the 7-working-day rule by month, rejection rates by reason, an
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -12,15 +13,18 @@ from typing import Any
 
 from tortoise import connections
 
-from config.calendar import WorkingDayCalendar, calendar_for
+from config.calendar import ESTIMATED_MARK, WorkingDayCalendar, calendar_for
 from config.catalogue import DOMAINS_BY_NUMBER
 from models.catalogue import Department
 from models.ingest_batch import IngestBatch
 from services.ingest import CHINA
 from services.ingest_validate import REJECTION_CODES
 
-# 新增记录须在作出决定后 7 个工作日内推送.
+# 89号 三、（一）: the records since 2020 are "于 2024 年 12 月 1 日前推送", and from then on
+# "新发生的信息在 7 个工作日内完成更新推送". A record decided before the rule took effect is a
+# backfill (历史信息补录): reported as such, never as late.
 LATE_AFTER_WORKING_DAYS = 7
+SEVEN_DAY_RULE_FROM = date(2024, 12, 1)
 
 
 @dataclass
@@ -28,10 +32,32 @@ class MonthFigures:
     month: str  # YYYY-MM of the decision date
     records: int = 0
     late: int = 0
+    estimated: bool = False  # some due dates rest on an estimated holiday calendar (预计)
 
     @property
     def late_share(self) -> float:
         return self.late / self.records if self.records else 0.0
+
+
+@dataclass
+class ChangeFigures:
+    """Changes to records (a later version), each timed from its own status date."""
+
+    measured: int = 0
+    late: int = 0
+    backfill: int = 0  # took effect before the rule did
+    undated: int = 0  # no status date of its own: cannot be timed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": f"状态变更（修复、撤销等）自生效之日起 {LATE_AFTER_WORKING_DAYS} 个工作日内"
+            "推送",
+            "measured": self.measured,
+            "late": self.late,
+            "share": round(self.late / self.measured, 4) if self.measured else 0.0,
+            "backfill": self.backfill,
+            "undated": self.undated,
+        }
 
 
 @dataclass
@@ -42,8 +68,11 @@ class DepartmentQuality:
     name: str
     last_push: datetime | None = None
     records: int = 0
+    measured: int = 0  # decided once the 7-working-day rule applied
     late: int = 0
+    backfill: int = 0  # decided before the rule took effect: not measured
     by_month: list[MonthFigures] = field(default_factory=list)
+    changes: ChangeFigures = field(default_factory=ChangeFigures)
     batches: int = 0
     rows_received: int = 0
     rows_rejected: int = 0
@@ -52,7 +81,18 @@ class DepartmentQuality:
 
     @property
     def late_share(self) -> float:
-        return self.late / self.records if self.records else 0.0
+        return self.late / self.measured if self.measured else 0.0
+
+    @property
+    def estimated(self) -> bool:
+        """Whether some due dates rest on an estimated holiday calendar."""
+        return any(m.estimated for m in self.by_month)
+
+    @property
+    def late_share_text(self) -> str:
+        if not self.measured:
+            return "-"
+        return f"{self.late_share:.1%}" + (f"（{ESTIMATED_MARK}）" if self.estimated else "")
 
     @property
     def rejection_rate(self) -> float:
@@ -66,6 +106,8 @@ class DepartmentQuality:
             "records": self.records,
             "late": {
                 "rule": f"决定作出后 {LATE_AFTER_WORKING_DAYS} 个工作日内推送",
+                "from": SEVEN_DAY_RULE_FROM.isoformat(),
+                "measured": self.measured,
                 "records": self.late,
                 "share": round(self.late_share, 4),
                 "by_month": [
@@ -74,10 +116,17 @@ class DepartmentQuality:
                         "records": m.records,
                         "late": m.late,
                         "share": round(m.late_share, 4),
+                        **({"calendar": ESTIMATED_MARK} if m.estimated else {}),
                     }
                     for m in self.by_month
                 ],
             },
+            "backfill": {
+                "records": self.backfill,
+                "label": f"历史信息补录（决定日期早于{SEVEN_DAY_RULE_FROM.year}年"
+                f"{SEVEN_DAY_RULE_FROM.month}月{SEVEN_DAY_RULE_FROM.day}日），不计入推送及时率",
+            },
+            "changes": self.changes.to_dict(),
             "batches": self.batches,
             "rows_received": received,
             "rows_rejected": self.rows_rejected,
@@ -174,6 +223,7 @@ async def _quality(calendar: WorkingDayCalendar, only: str | None) -> list[Depar
     for q in figures.values():
         q.last_push = pushes.get(q.code)
     await _lateness(calendar, figures, only)
+    await _change_lateness(calendar, figures, only)
     await _rejections(figures)
     return list(figures.values())
 
@@ -206,16 +256,61 @@ async def _lateness(
         department_id, decided, pushed, count = tuple(row)
         decided, pushed = _as_date(decided), _as_date(pushed)
         q = figures[department_id]
+        q.records += count
+        if decided < SEVEN_DAY_RULE_FROM:
+            q.backfill += count
+            continue
         key = decided.strftime("%Y-%m")
         month = months[department_id].setdefault(key, MonthFigures(key))
-        late = pushed > deadline(decided)
-        q.records += count
+        due = deadline(decided)
+        late = pushed > due
+        month.estimated = month.estimated or calendar.is_estimated(due)
+        q.measured += count
         month.records += count
         if late:
             q.late += count
             month.late += count
     for department_id, by_month in months.items():
         figures[department_id].by_month = [by_month[k] for k in sorted(by_month)]
+
+
+async def _change_lateness(
+    calendar: WorkingDayCalendar, figures: dict[int, DepartmentQuality], only: str | None
+) -> None:
+    """Each change (version after the first) timed from the status date it brought: a repair
+    or revocation is new information in its own right, whenever the decision was made."""
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    where, params = "", []
+    if only:
+        (department_id,) = figures
+        where, params = f'AND r."department_id" = {"$1" if postgres else "?"}', [department_id]
+    _, rows = await conn.execute_query(
+        'SELECT r."department_id", v."record_id", v."content", v."recorded_at"'
+        ' FROM "record_version" v JOIN "record" r ON r."id" = v."record_id"'
+        ' WHERE v."record_id" IN (SELECT "record_id" FROM "record_version" WHERE "version" > 1)'
+        f' {where} ORDER BY v."record_id", v."version"',
+        params,
+    )
+    previous: tuple[int, str | None] | None = None  # (record id, its last status date)
+    for row in rows:
+        department_id, record_id, content, recorded_at = tuple(row)
+        values = json.loads(content)
+        status_date = values[11] if len(values) > 11 else None
+        if previous is None or previous[0] != record_id:
+            previous = (record_id, status_date)  # the first version: the record itself
+            continue
+        changes = figures[department_id].changes
+        if status_date is None or status_date == previous[1]:
+            changes.undated += 1
+        elif (effective := date.fromisoformat(status_date)) < SEVEN_DAY_RULE_FROM:
+            changes.backfill += 1
+        else:
+            changes.measured += 1
+            pushed = _as_datetime(recorded_at).astimezone(CHINA).date()
+            if pushed > calendar.add_working_days(effective, LATE_AFTER_WORKING_DAYS):
+                changes.late += 1
+        previous = (record_id, status_date)
 
 
 async def _rejections(figures: dict[int, DepartmentQuality]) -> None:

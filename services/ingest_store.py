@@ -51,7 +51,7 @@ _ATTEMPTS = 6
 # A record's content as stored, in canonical order; shared with `audit verify`.
 CONTENT_COLUMNS = (
     'd."code", r."source_ref", e."uscc", r."domain_id", r."kind", r."decision_no", '
-    'r."authority", r."decision_date", r."summary", r."status"'
+    'r."authority", r."decision_date", r."summary", r."status", r."procedure", r."status_date"'
 )
 CONTENT_JOINS = (
     'JOIN "enterprise" e ON e."id" = r."enterprise_id" '
@@ -62,6 +62,7 @@ CONTENT_JOINS = (
 RECORD_COPY_COLUMNS = [
     "id", "enterprise_id", "domain_id", "department_id", "source_ref", "kind", "decision_no",
     "authority", "decision_date", "summary", "status", "version", "content_hash", "pushed_at",
+    "procedure", "status_date",
 ]  # fmt: skip
 
 
@@ -300,6 +301,8 @@ class _Postgres(_Store):
                     1,
                     r.content_hash,
                     now,
+                    r.procedure,
+                    r.status_date,
                 )
                 for record_id, r in zip(ids, rows, strict=True)
             ],  # fmt: skip
@@ -312,11 +315,12 @@ class _Postgres(_Store):
         status = await self.raw.execute(
             'UPDATE "record" AS r SET "enterprise_id" = t.e, "domain_id" = t.d, "kind" = t.k,'
             ' "decision_no" = t.n, "authority" = t.a, "decision_date" = t.dd, "summary" = t.sm,'
-            ' "status" = t.st, "version" = r."version" + 1, "content_hash" = t.h'
+            ' "status" = t.st, "version" = r."version" + 1, "content_hash" = t.h,'
+            ' "procedure" = t.pr, "status_date" = t.sd'
             " FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[],"
             "             $7::date[], $8::text[], $9::text[], $10::text[], $11::text[],"
-            "             $12::int[])"
-            "   AS t(id, e, d, k, n, a, dd, sm, st, h, old, v)"
+            "             $12::int[], $13::text[], $14::date[])"
+            "   AS t(id, e, d, k, n, a, dd, sm, st, h, old, v, pr, sd)"
             ' WHERE r."id" = t.id AND r."content_hash" = t.old AND r."version" = t.v',
             [old.id for _, old in changed],
             [r.enterprise_id for r, _ in changed],
@@ -330,6 +334,8 @@ class _Postgres(_Store):
             [r.content_hash for r, _ in changed],
             [old.content_hash for _, old in changed],
             [old.version for _, old in changed],
+            [r.procedure for r, _ in changed],
+            [r.status_date for r, _ in changed],
         )
         return int(status.split()[-1])
 
@@ -387,7 +393,8 @@ class _Sqlite(_Store):
         await self.raw.executemany(
             'INSERT INTO "record" ("enterprise_id", "domain_id", "department_id", "source_ref",'
             ' "kind", "decision_no", "authority", "decision_date", "summary", "status",'
-            ' "version", "content_hash", "pushed_at") VALUES (?,?,?,?,?,?,?,?,?,?,1,?,?)',
+            ' "version", "content_hash", "pushed_at", "procedure", "status_date")'
+            " VALUES (?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
             [
                 (
                     r.enterprise_id,
@@ -402,6 +409,8 @@ class _Sqlite(_Store):
                     r.status,
                     r.content_hash,
                     pushed_at,
+                    r.procedure,
+                    r.status_date.isoformat() if r.status_date else None,
                 )
                 for r in rows
             ],
@@ -417,8 +426,8 @@ class _Sqlite(_Store):
         cursor = await self.raw.executemany(
             'UPDATE "record" SET "enterprise_id" = ?, "domain_id" = ?, "kind" = ?,'
             ' "decision_no" = ?, "authority" = ?, "decision_date" = ?, "summary" = ?,'
-            ' "status" = ?, "version" = "version" + 1, "content_hash" = ?'
-            ' WHERE "id" = ? AND "content_hash" = ? AND "version" = ?',
+            ' "status" = ?, "version" = "version" + 1, "content_hash" = ?, "procedure" = ?,'
+            ' "status_date" = ? WHERE "id" = ? AND "content_hash" = ? AND "version" = ?',
             [
                 (
                     r.enterprise_id,
@@ -430,6 +439,8 @@ class _Sqlite(_Store):
                     r.summary,
                     r.status,
                     r.content_hash,
+                    r.procedure,
+                    r.status_date.isoformat() if r.status_date else None,
                     old.id,
                     old.content_hash,
                     old.version,

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
-from models.enums import RecordKind, RecordStatus
+from models.enums import PenaltyProcedure, RecordKind, RecordStatus
 from services.identity import is_valid_uscc
 from services.ingest_content import ROW_FIELDS, canonical_record_content, sha256_hex
 from services.ingest_parse import RawRow, Rejection
@@ -28,6 +28,24 @@ STATUSES = frozenset(s.value for s in RecordStatus)
 # them belongs in a printed report.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+PENALTY = RecordKind.ADMINISTRATIVE_PENALTY.value
+# What a department may say for a penalty's procedure: the code or its Chinese name.
+PROCEDURES = {
+    "ordinary": PenaltyProcedure.ORDINARY.value,
+    "普通程序": PenaltyProcedure.ORDINARY.value,
+    "simple": PenaltyProcedure.SIMPLE.value,
+    "简易程序": PenaltyProcedure.SIMPLE.value,
+}
+# The domains whose 核查事项 asks about each kind of arrears (附件):
+#   13 "有无欠缴社保费用情形", 30 "有无欠缴社保费用情形", 36 "有无欠缴及违法违规信息",
+#   37 "有无欠缴社保费用、税费等情形".
+# An arrears record anywhere else would be printed as a violation of a domain that never
+# asks about arrears.
+ARREARS_DOMAINS: dict[str, frozenset[int]] = {
+    RecordKind.ARREARS_SOCIAL_INSURANCE.value: frozenset({13, 30, 37}),
+    RecordKind.ARREARS_TAX.value: frozenset({37}),
+    RecordKind.ARREARS_HOUSING_FUND.value: frozenset({36}),
+}
 
 FIELD_LABELS = {
     "uscc": "统一社会信用代码（uscc）",
@@ -39,6 +57,8 @@ FIELD_LABELS = {
     "summary": "内容摘要（summary）",
     "status": "状态（status）",
     "source_ref": "本部门记录编号（source_ref）",
+    "procedure": "处罚程序（procedure）",
+    "status_date": "状态变更日期（status_date）",
 }
 
 # Every row-level code with a short Chinese description, for quality reports and the README.
@@ -53,6 +73,10 @@ REJECTION_CODES: dict[str, str] = {
     "unknown_domain": "领域序号无效",
     "domain_not_owned": "非本部门负责的领域",
     "unknown_kind": "记录类别无效",
+    "kind_not_allowed_in_domain": "该领域不核查此类欠缴信息",
+    "missing_procedure": "行政处罚未注明处罚程序",
+    "unknown_procedure": "处罚程序无效",
+    "status_date_before_decision": "状态变更日期早于决定日期",
     "invalid_date": "决定日期格式无效",
     "date_before_2020": "决定日期早于2020年1月1日",
     "date_in_future": "决定日期晚于当天",
@@ -82,6 +106,8 @@ class ValidRow:
     content: str  # canonical JSON (services.ingest_content)
     content_hash: str
     enterprise_id: int = 0
+    procedure: str | None = None  # administrative penalties only
+    status_date: date | None = None  # when a repair, revocation or other change took effect
 
 
 class _Reject(Exception):
@@ -142,7 +168,17 @@ class RowValidator:
                 "unknown_kind",
                 f"记录类别“{_clip(kind)}”无效，应为：{'、'.join(sorted(KINDS))}",
             )
-        day = self._dates.get(day_text) or self._date(day_text)
+        allowed = ARREARS_DOMAINS.get(kind)
+        if allowed is not None and domain not in allowed:
+            raise _Reject(
+                "kind",
+                "kind_not_allowed_in_domain",
+                f"第 {domain} 号领域（{DOMAINS_BY_NUMBER[domain].name}）不核查"
+                f"“{RecordKind(kind).label}”，欠缴信息只能推送至第"
+                f" {'、'.join(str(n) for n in sorted(allowed))} 号领域",
+            )
+        procedure = self._procedure(values.get("procedure")) if kind == PENALTY else None
+        day = self._dates.get(day_text) or self._date(day_text, "decision_date", "决定日期")
         status = status.lower()
         if status not in STATUSES:
             raise _Reject(
@@ -151,14 +187,48 @@ class RowValidator:
                 f"状态“{_clip(status)}”无效，"
                 "应为 in_force（有效）、repaired（已修复）或 revoked（已撤销）",
             )
+        status_date = self._status_date(values.get("status_date"), day)
         content = canonical_record_content(
             self.department, ref, uscc, domain, kind, decision_no, authority, day_text,
-            summary, status,
+            summary, status, procedure, status_date.isoformat() if status_date else None,
         )  # fmt: skip
         return ValidRow(
             line, ref, uscc, domain, kind, decision_no, authority, day, summary, status,
-            content, sha256_hex(content),
+            content, sha256_hex(content), procedure=procedure, status_date=status_date,
         )  # fmt: skip
+
+    def _status_date(self, value: Any, decided: date) -> date | None:
+        """Optional: the day a status change (修复、撤销) took effect, which its push is timed
+        from under the 7-working-day rule."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise _Reject("status_date", "invalid_value", f"{FIELD_LABELS['status_date']} 应为文本")
+        day = self._date(value.strip(), "status_date", "状态变更日期")
+        if day < decided:
+            raise _Reject(
+                "status_date",
+                "status_date_before_decision",
+                f"状态变更日期 {value.strip()} 早于决定日期 {decided.isoformat()}，请核对",
+            )
+        return day
+
+    @staticmethod
+    def _procedure(value: Any) -> str:
+        text = value.strip(" \u3000").lower() if isinstance(value, str) else value
+        if text is None or text == "":
+            raise _Reject(
+                "procedure",
+                "missing_procedure",
+                "行政处罚须注明处罚程序 procedure：ordinary（普通程序）或 simple（简易程序）",
+            )
+        if text not in PROCEDURES:
+            raise _Reject(
+                "procedure",
+                "unknown_procedure",
+                f"处罚程序“{_clip(str(text))}”无效，应为 ordinary（普通程序）或 simple（简易程序）",
+            )
+        return PROCEDURES[text]
 
     def _text(self, field: str, value: Any) -> str:
         if value is None:
@@ -215,26 +285,23 @@ class RowValidator:
             )
         return number
 
-    def _date(self, value: str) -> date:
+    def _date(self, value: str, field: str, label: str) -> date:
         if not _ISO_DATE.fullmatch(value):
-            raise _Reject(
-                "decision_date", "invalid_date", "决定日期应为 YYYY-MM-DD 格式，如 2024-03-15"
-            )
+            raise _Reject(field, "invalid_date", f"{label}应为 YYYY-MM-DD 格式，如 2024-03-15")
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise _Reject(
-                "decision_date", "invalid_date", f"决定日期 {value} 不是有效日期"
-            ) from None
+            raise _Reject(field, "invalid_date", f"{label} {value} 不是有效日期") from None
         if day < EARLIEST_DATE:
             raise _Reject(
-                "decision_date",
+                field,
                 "date_before_2020",
-                f"决定日期 {value} 早于 {EARLIEST_DATE.isoformat()}，不在归集范围内",
+                f"{label} {value} 早于 {EARLIEST_DATE.isoformat()}，不在归集范围内",
             )
         if day > self.today:
-            raise _Reject("decision_date", "date_in_future", f"决定日期 {value} 晚于今天，请核对")
-        self._dates[value] = day
+            raise _Reject(field, "date_in_future", f"{label} {value} 晚于今天，请核对")
+        if field == "decision_date":
+            self._dates[value] = day
         return day
 
 

@@ -11,11 +11,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import aiohttp
 from redis.asyncio import Redis
 
+from config import clock
 from config.settings import Settings
 from models.user import User
 from services.audit import append_audit
@@ -105,7 +105,7 @@ async def _claim_code(redis: Redis, code: str) -> None:
 
 async def user_for(wx: WxSession) -> User:
     """The user with this mini-program openid, created on first login; unionid kept up to date."""
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     user, created = await User.get_or_create(mp_openid=wx.openid, defaults={"last_seen_at": now})
     if not created or (wx.unionid and user.unionid != wx.unionid):
         user.last_seen_at = now

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from config import clock
 from config.settings import Settings
 from models.enums import NotificationStatus
 from models.user import Notification, SubscriptionGrant, User
@@ -159,7 +159,7 @@ class Notifier:
         if held:
             await self.save(status=NotificationStatus.HELD)
         elif self.progress.get("oa_sent") or self.progress.get("subscribe_sent"):
-            await self.save(status=NotificationStatus.SENT, sent_at=datetime.now(UTC))
+            await self.save(status=NotificationStatus.SENT, sent_at=clock.utc_now())
         else:
             await self.save(
                 status=NotificationStatus.FAILED, error=self.notice.error or "no channel"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from config.calendar import WorkingDayCalendar, calendar_for
+from config.calendar import ESTIMATED_MARK, WorkingDayCalendar, calendar_for
 from config.settings import Settings
 from models.enums import ObjectionKind, ObjectionStatus
 from models.objection import Objection
@@ -46,6 +46,11 @@ class Deadlines:
     def resolve_due(self, accepted_on: date, kind: ObjectionKind | str) -> date:
         days = self.repair_days if kind == ObjectionKind.REPAIR else self.resolve_days
         return self._calendar.add_working_days(accepted_on, days)
+
+
+def estimated_mark(*days: date) -> str:
+    """（预计） after a due date computed on an estimated holiday calendar, else nothing."""
+    return f"（{ESTIMATED_MARK}）" if calendar_for().is_estimated(*days) else ""
 
 
 def is_overdue(objection: Objection, today: date) -> bool:

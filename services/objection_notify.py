@@ -14,7 +14,7 @@ If Redis loses its data, the markers go with the jobs, and the sweep enqueues th
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -24,12 +24,14 @@ from tortoise.expressions import F
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
+from config import clock
 from config.calendar import CHINA
 from models.enums import Channel, ObjectionResolution, ObjectionStatus
 from models.objection import Objection, ObjectionEvent
 from models.user import SubscriptionGrant
 from queues.producer import enqueue
 from services.errors import InvalidRequest
+from services.objection_due import estimated_mark
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ def _marker(event_id: int) -> str:
 
 
 def _day(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    """A due date; one that rests on an estimated holiday calendar says so (预计)."""
+    return f"{day.year}年{day.month}月{day.day}日{estimated_mark(day)}"
 
 
 def _when(moment: datetime) -> str:
@@ -124,7 +127,7 @@ async def notify_event(redis: Redis, objection: Objection, event: ObjectionEvent
 
 async def requeue_missed(redis: Redis, *, older_than: timedelta = SWEEP_AFTER) -> int:
     """Enqueue the jobs of recent events that have no marker; the number enqueued."""
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     # In local time: on SQLite the comparison is of the text Tortoise stored, in local time.
     events = (
         await ObjectionEvent.filter(

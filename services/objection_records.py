@@ -15,9 +15,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+from config import clock
 from models.ingest_batch import IngestBatch
 from models.record import Record
 from services.audit import append_audit
@@ -28,7 +29,8 @@ from services.ingest_parse import RawRow, Rejection
 from services.ingest_store import write_chunk
 from services.ingest_validate import RowValidator
 
-EDITABLE_FIELDS = ("kind", "decision_no", "authority", "decision_date", "summary", "status")
+EDITABLE_FIELDS = ("kind", "procedure", "decision_no", "authority", "decision_date", "summary",
+                   "status", "status_date")  # fmt: skip
 BATCH_CHANNEL = "obj"  # ingest_batch.channel: api | cli | obj
 BATCH_STATUS = "applied"
 
@@ -51,6 +53,10 @@ def _current_values(record: Record) -> dict[str, Any]:
         "summary": record.summary,
         "status": str(record.status),
         "source_ref": record.source_ref,
+        # A penalty stored before procedures were captured (未注明) must have one stated in its
+        # next version, as any new penalty row must.
+        "procedure": None if record.procedure in (None, "unstated") else str(record.procedure),
+        "status_date": record.status_date.isoformat() if record.status_date else None,
     }
 
 
@@ -83,7 +89,7 @@ async def change_record(
             "修改后的内容与现有记录相同，请填写需要修改的内容", code="record_unchanged"
         )
     row.enterprise_id = record.enterprise_id
-    at = (now or datetime.now(UTC)).replace(microsecond=0)
+    at = (now or clock.utc_now()).replace(microsecond=0)
     batch = await IngestBatch.create(
         public_id=uuid.uuid4().hex,
         department_id=department.id,

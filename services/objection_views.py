@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from config.calendar import CHINA
+from config.calendar import CHINA, calendar_for
 from config.catalogue import DEPARTMENTS_BY_CODE, DOMAINS_BY_NUMBER
 from models.enums import (
     ObjectionKind,
@@ -104,6 +104,8 @@ def objection_dict(
         "attachments": _files(objection.attachments),
         "accept_due": objection.accept_due.isoformat(),
         "resolve_due": objection.resolve_due.isoformat(),
+        # Due dates computed on a holiday calendar that is only estimated (预计).
+        "due_estimated": calendar_for().is_estimated(objection.accept_due, objection.resolve_due),
         "overdue": is_overdue(objection, today),
         "created_at": _time(objection.created_at),
         "accepted_at": _time(objection.accepted_at),

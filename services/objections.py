@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from config import clock
 from config.settings import Settings
 from models.catalogue import Department
 from models.enums import (
@@ -82,7 +83,7 @@ def _settings(settings: Settings | None) -> Settings:
 
 
 def _now(now: datetime | None) -> datetime:
-    return (now or datetime.now(UTC)).replace(microsecond=0)
+    return (now or clock.utc_now()).replace(microsecond=0)
 
 
 def _kind(kind: str) -> ObjectionKind:

@@ -8,16 +8,17 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
-from config.calendar import CHINA
-from config.settings import Settings
+from config import clock
+from config.rule_sets import rule_set
+from config.settings import Settings, served_channels
 from models.enterprise import Enterprise
-from models.enums import Channel, RelationKind, ReportPurpose, ReportStatus
+from models.enums import Channel, RelatedRole, ReportPurpose, ReportStatus
 from models.report import Report
 from queues.producer import enqueue
 from queues.registry import JobContext
@@ -81,7 +82,7 @@ async def _next_number(day: date) -> str:
 
 async def request_report(redis: Redis, req: ReportRequest, today: date | None = None) -> Report:
     """Check the request, store the report as pending and queue its rendering."""
-    today = today or date.today()
+    today = today or clock.today()
     uscc = normalise_uscc(req.uscc)
     domains = check_domains(req.domains)
     span = check_span(req.start, req.end, today)
@@ -150,10 +151,13 @@ async def issue(
     enterprise = await Enterprise.get(id=report.enterprise_id)
     kinds = dict((e.id, k) for e, k in await related_enterprises(enterprise))
     related_rows = await Enterprise.filter(id__in=report.related_enterprise_ids).order_by("uscc")
-    related: list[tuple[Enterprise, RelationKind]] = [(e, kinds[e.id]) for e in related_rows]
+    related: list[tuple[Enterprise, RelatedRole]] = [(e, kinds[e.id]) for e in related_rows]
     span = check_span(report.span_from, report.span_to, report.span_to)
     as_of = await data_as_of(report.domains)
-    sections = await assemble_sections(enterprise, related, report.domains, span, as_of)
+    rules = rule_set(settings.report_rule_set)
+    issued_at = clock.now()
+    sections = await assemble_sections(enterprise, related, report.domains, span, as_of, rules,
+                                       issued_at.date())  # fmt: skip
     requester = {"enterprise_name": enterprise.name, "uscc": enterprise.uscc,
                  "channel": str(report.channel)}  # fmt: skip
     if applicant:
@@ -162,11 +166,13 @@ async def issue(
         report_no=report.number,
         verify_code=report.verify_code,
         verify_url=verify_url(settings, report),
-        issued_at=datetime.now(UTC).astimezone(CHINA),
+        issued_at=issued_at,
         requester=requester,
         purpose=str(report.purpose),
         span=span,
         sections=sections,
+        rules=rules,
+        objection_channels=served_channels(settings),
     )
     digest = sha256_hex(canonical_json(snapshot))
     # PDF and Pillow work runs in a thread: never on the loop that serves requests.
@@ -179,7 +185,7 @@ async def issue(
     report.signature = signer.sign(digest)
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.status = ReportStatus.READY
-    report.ready_at = datetime.now(UTC)
+    report.ready_at = clock.utc_now()
     await report.save()
     await append_audit("platform", "report.issued", "report", report.number,
                        {"sha256": digest, "pdf_sha256": report.pdf_sha256})  # fmt: skip

@@ -37,12 +37,13 @@ from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 from tqdm import tqdm
 
+from config import clock
 from config.calendar import CHINA as _BEIJING
 from config.catalogue import DEPARTMENTS, DOMAINS, EARLIEST_DATE
 from models.audit import AuditEntry
 from models.catalogue import Department
 from models.enterprise import Enterprise
-from models.enums import RecordKind, RecordStatus, RelationKind
+from models.enums import PenaltyProcedure, RecordKind, RecordStatus, RelationKind
 from services import seed_names as pools
 from services.audit import append_audit
 from services.errors import Conflict, InvalidRequest
@@ -84,6 +85,8 @@ RECORD_COLUMNS = (
     "version",
     "content_hash",
     "pushed_at",
+    "procedure",
+    "status_date",
 )
 # Rows that hang off enterprises, children first: the order in which replace=True empties them.
 DEMO_TABLES = (
@@ -248,6 +251,14 @@ _CASE_TYPES: dict[RecordKind, tuple[str, str]] = {
     _K.SERIOUS_DISHONESTY: ("执", "执"),
 }
 _AMOUNTS = tuple(f"{a:,}" for a in pools.AMOUNTS)
+
+
+def _procedure(kind: RecordKind, number: int) -> str | None:
+    """One penalty in ten by simple procedure (简易程序), drawn from the decision number so
+    that the random stream, and so every other column, stays as it was."""
+    if kind is not RecordKind.ADMINISTRATIVE_PENALTY:
+        return None
+    return PenaltyProcedure.SIMPLE.value if number % 10 == 0 else PenaltyProcedure.ORDINARY.value
 
 
 def _summary(rng: random.Random, kind: RecordKind, domain: int, day: str) -> str:
@@ -485,6 +496,7 @@ class _RecordWriter:
         decision_no = _decision_no(kind, domain, self.years[day], district, bool(local), number)
         summary = _summary(rng, kind, domain, self.chinese[day])
         status = _status(r())
+        procedure = _procedure(kind, number)
         content_hash = _content_hash(
             [
                 department,
@@ -497,6 +509,7 @@ class _RecordWriter:
                 self.isos[day],
                 summary,
                 status,
+                procedure,
             ]
         )
         return (
@@ -514,6 +527,8 @@ class _RecordWriter:
             1,
             content_hash,
             self._pushed_at(day),
+            procedure,
+            None,  # status_date: the demo's changes carry no date of their own
         )
 
     def _local_authority(self, department: str, district: pools.District) -> str | None:
@@ -581,7 +596,9 @@ FINGERPRINT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("record", RECORD_COLUMNS),
 )
 _DATETIME_COLUMNS = frozenset({"pushed_at", "created_at"})
-_DATE_COLUMNS = frozenset({"decision_date"})
+_DATE_COLUMNS = frozenset({"decision_date", "status_date"})
+# Columns that may be NULL: read as empty text (SQLite's || would make the whole line NULL).
+_NULLABLE_COLUMNS = frozenset({"procedure", "status_date"})
 _PAGE_SIZE = 50_000
 
 
@@ -627,6 +644,12 @@ async def _canonical_lines(
 
 def _canonical_sql(column: str, postgres: bool) -> str:
     """One column as canonical text. (SQLite's date functions read the offset Tortoise stores.)"""
+    if column in _NULLABLE_COLUMNS:
+        return f"coalesce({_canonical_sql_of(column, postgres)}, '')"
+    return _canonical_sql_of(column, postgres)
+
+
+def _canonical_sql_of(column: str, postgres: bool) -> str:
     quoted = f'"{column}"'
     if column in _DATETIME_COLUMNS:
         if postgres:
@@ -661,10 +684,10 @@ async def seed_demo(
     as the data still match the fingerprint the last "demo.seeded" audit entry recorded. Any
     other data in the demo tables make it raise Conflict (database_not_empty), unless
     replace=True: then those tables (DEMO_TABLES, reports and objections included) are emptied
-    first. `today` (default: date.today()) is the last possible decision date.
+    first. `today` (default: clock.today()) is the last possible decision date.
     """
     started = time.perf_counter()
-    today = today or date.today()
+    today = today or clock.today()
     _check_arguments(enterprises, records, today)
     params = {"enterprises": enterprises, "records": records, "seed": seed, "today": str(today)}
     has_data = await Enterprise.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -18,8 +19,17 @@ import orjson
 from tortoise import connections
 
 from config.catalogue import DOMAINS_BY_NUMBER, department_names
+from config.rule_sets import ARREARS_DOMAINS, ReportRuleSet
 from models.enterprise import Enterprise, EnterpriseRelation
-from models.enums import RecordStatus, RelationKind
+from models.enums import (
+    ARREARS_KINDS,
+    PenaltyProcedure,
+    RecordKind,
+    RecordStatus,
+    RelatedRole,
+    RelationKind,
+    related_role,
+)
 from services.span import Span
 
 
@@ -40,13 +50,16 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def related_enterprises(enterprise: Enterprise) -> list[tuple[Enterprise, RelationKind]]:
-    """Its subsidiaries and branches, and whoever controls it (a parent counts as controlling)."""
-    found: dict[int, tuple[Enterprise, RelationKind]] = {}
+async def related_enterprises(enterprise: Enterprise) -> list[tuple[Enterprise, RelatedRole]]:
+    """Its subsidiaries and branches, and its controlling shareholder or head office, each with
+    the role it has seen from the enterprise (a stored link reads differently from each end)."""
+    found: dict[int, tuple[Enterprise, RelatedRole]] = {}
     for rel in await EnterpriseRelation.filter(parent_id=enterprise.id).prefetch_related("child"):
-        found.setdefault(rel.child.id, (rel.child, RelationKind(rel.kind)))
+        role = related_role(RelationKind(rel.kind), subject_is_parent=True)
+        found.setdefault(rel.child.id, (rel.child, role))
     for rel in await EnterpriseRelation.filter(child_id=enterprise.id).prefetch_related("parent"):
-        found.setdefault(rel.parent.id, (rel.parent, RelationKind.CONTROLLING_SHAREHOLDER))
+        role = related_role(RelationKind(rel.kind), subject_is_parent=False)
+        found.setdefault(rel.parent.id, (rel.parent, role))
     return sorted(found.values(), key=lambda pair: pair[0].uscc)
 
 
@@ -56,11 +69,13 @@ async def related_enterprises(enterprise: Enterprise) -> list[tuple[Enterprise, 
 def _record_columns(decision_date: str, open_ticket: str) -> str:
     return (
         f"enterprise_id, domain_id, kind, decision_no, authority, {decision_date}, summary,"
-        f" status, {open_ticket}"
+        f" status, procedure, {open_ticket}"
     )
 
 
 UNDER_OBJECTION = "under_objection"
+PENALTY = RecordKind.ADMINISTRATIVE_PENALTY.value
+ARREARS = frozenset(k.value for k in ARREARS_KINDS)
 
 
 def _under_objection(enterprises: str) -> str:
@@ -72,6 +87,18 @@ def _under_objection(enterprises: str) -> str:
     )
 
 
+# Arrears still owed are a state on the issue date: they are fetched whatever their decision date
+# (the clause after OR), from the arrears domains the report covers.
+_ARREARS_KIND_LIST = ", ".join(f"'{k.value}'" for k in sorted(ARREARS_KINDS))
+
+
+def _or_outstanding(arrears_domains: str) -> str:
+    return (
+        f" OR (domain_id {arrears_domains} AND kind IN ({_ARREARS_KIND_LIST})"
+        f" AND status = '{RecordStatus.IN_FORCE.value}')"
+    )
+
+
 # PostgreSQL takes the id lists as arrays: one statement text whatever their length, so that
 # asyncpg's per-connection statement cache always hits.
 POSTGRES_REPORT_QUERY = (
@@ -79,27 +106,30 @@ POSTGRES_REPORT_QUERY = (
     + _record_columns("to_char(decision_date, 'YYYY-MM-DD')", _under_objection("= ANY($1)"))
     + " FROM record"
     " WHERE enterprise_id = ANY($1::bigint[]) AND domain_id = ANY($2::int[])"
-    " AND decision_date >= $3 AND decision_date <= $4 AND status <> $5"
-    " ORDER BY decision_date, id"
+    " AND ((decision_date >= $3 AND decision_date <= $4)"
+    + _or_outstanding("= ANY($6::int[])")
+    + ") AND status <> $5 ORDER BY decision_date, id"
 )
 
 
-def _sqlite_report_query(n_enterprises: int, n_domains: int) -> str:
+def _sqlite_report_query(n_enterprises: int, n_domains: int, n_arrears: int) -> str:
     # Numbered marks, so that the enterprises' marks serve twice.
-    mark = iter(f"?{i}" for i in range(1, n_enterprises + n_domains + 4))
+    mark = iter(f"?{i}" for i in range(1, n_enterprises + n_domains + n_arrears + 4))
     enterprises = ", ".join(next(mark) for _ in range(n_enterprises))
     domains = ", ".join(next(mark) for _ in range(n_domains))
+    start, end, revoked = next(mark), next(mark), next(mark)
+    arrears = ", ".join(next(mark) for _ in range(n_arrears))
     columns = _record_columns("decision_date", _under_objection(f"IN ({enterprises})"))
     return (
         f"SELECT {columns} FROM record WHERE enterprise_id IN ({enterprises})"
-        f" AND domain_id IN ({domains}) AND decision_date >= {next(mark)}"
-        f" AND decision_date <= {next(mark)} AND status <> {next(mark)}"
-        " ORDER BY decision_date, id"
+        f" AND domain_id IN ({domains}) AND ((decision_date >= {start}"
+        f" AND decision_date <= {end}){_or_outstanding(f'IN ({arrears})')})"
+        f" AND status <> {revoked} ORDER BY decision_date, id"
     )
 
 
 async def _fetch_report_rows(
-    enterprise_ids: Sequence[int], domains: Sequence[int], span: Span
+    enterprise_ids: Sequence[int], domains: Sequence[int], span: Span, arrears: Sequence[int]
 ) -> list[Sequence[Any]]:
     """Raw SQL: the ORM's per-row model building cost several times the query itself."""
     conn = connections.get("default")
@@ -110,25 +140,51 @@ async def _fetch_report_rows(
         async with conn.acquire_connection() as pg:
             return await pg.fetch(
                 POSTGRES_REPORT_QUERY, list(enterprise_ids), list(domains), span.start,
-                span.end, revoked,
+                span.end, revoked, list(arrears),
             )  # fmt: skip
-    sql = _sqlite_report_query(len(enterprise_ids), len(domains))
+    sql = _sqlite_report_query(len(enterprise_ids), len(domains), len(arrears))
     _, rows = await conn.execute_query(
-        sql, [*enterprise_ids, *domains, span.start, span.end, revoked]
+        sql, [*enterprise_ids, *domains, span.start, span.end, revoked, *arrears]
     )
     return rows
 
 
-async def _records_by_enterprise_and_domain(
-    enterprise_ids: Sequence[int], domains: Sequence[int], span: Span
-) -> dict[tuple[int, int], list[dict[str, Any]]]:
+def _listed(rules: ReportRuleSet, kind: str, procedure: str | None) -> bool:
+    """Whether the rule set lists a violation (penalties by their procedure)."""
+    if kind == PENALTY and rules.procedures is not None:
+        return PenaltyProcedure(procedure or PenaltyProcedure.UNSTATED) in rules.procedures
+    return True
+
+
+@dataclass
+class _Found:
+    """What the report query found, by (enterprise, domain)."""
+
+    records: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    arrears: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+
+
+async def _find(
+    enterprise_ids: Sequence[int], domains: Sequence[int], span: Span, rules: ReportRuleSet,
+    issue_date: date,
+) -> _Found:  # fmt: skip
+    """Violations in the span, and each arrears domain's 欠缴情况 on the issue date.
+
+    The annex asks "有无欠缴社保费用情形" (13, 30), "有无欠缴及违法违规信息" (36) and
+    "有无欠缴社保费用、税费等情形" (37): a question about the present, so arrears still owed are
+    listed whatever
+    their decision date, and arrears decided within the span and paid since (已修复) apart,
+    where the rule set asks for them.
+    """
+    arrears_domains = (
+        [n for n in domains if n in ARREARS_DOMAINS] if rules.arrears_on_issue_date else []
+    )
+    found = _Found()
     # One query for every section and domain: the (enterprise, domain, decision_date) index.
-    grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    for row in await _fetch_report_rows(enterprise_ids, domains, span):
-        enterprise_id, domain_id, kind, number, authority, decided, summary, status, open_ticket = (
-            row
-        )
-        found = {
+    for row in await _fetch_report_rows(enterprise_ids, domains, span, arrears_domains):
+        enterprise_id, domain_id, kind, number, authority, decided, summary, status, procedure, \
+            open_ticket = row  # fmt: skip
+        record = {
             "kind": kind,
             "decision_no": number,
             "authority": authority,
@@ -136,10 +192,24 @@ async def _records_by_enterprise_and_domain(
             "summary": summary,
             "status": status,
         }
+        if kind == PENALTY and rules.procedures is not None:
+            record["procedure"] = procedure or PenaltyProcedure.UNSTATED.value
         if open_ticket:
-            found[UNDER_OBJECTION] = True
-        grouped.setdefault((enterprise_id, domain_id), []).append(found)
-    return grouped
+            record[UNDER_OBJECTION] = True
+        key = (enterprise_id, domain_id)
+        if domain_id in arrears_domains and kind in ARREARS:
+            line = found.arrears.setdefault(key, _no_arrears(issue_date))
+            if status == RecordStatus.IN_FORCE.value:
+                line["outstanding"].append(record)
+            elif domain_id in rules.arrears_paid_listed:
+                line["paid"].append(record)
+        elif _listed(rules, kind, procedure):
+            found.records.setdefault(key, []).append(record)
+    return found
+
+
+def _no_arrears(on: date) -> dict[str, Any]:
+    return {"as_of": on.isoformat(), "outstanding": [], "paid": []}
 
 
 @cache
@@ -156,16 +226,20 @@ def _domain_heading(number: int) -> tuple[tuple[str, Any], ...]:
 
 def _section(
     enterprise: Enterprise,
-    relation: RelationKind | None,
+    relation: RelatedRole | None,
     domains: Sequence[int],
-    records: Mapping[tuple[int, int], list[dict[str, Any]]],
+    found: _Found,
     data_as_of: Mapping[int, str | None],  # ISO dates
+    arrears_on: date | None,  # None: arrears are not a state (reports before rule sets)
 ) -> dict[str, Any]:
     results = []
     for number in domains:
+        key = (enterprise.id, number)
         result = dict(_domain_heading(number))
         result["data_as_of"] = data_as_of.get(number)
-        result["records"] = records.get((enterprise.id, number), [])
+        result["records"] = found.records.get(key, [])
+        if arrears_on is not None and number in ARREARS_DOMAINS:
+            result["arrears"] = found.arrears.get(key) or _no_arrears(arrears_on)
         results.append(result)
     return {
         "enterprise_name": enterprise.name,
@@ -177,17 +251,20 @@ def _section(
 
 async def assemble_sections(
     enterprise: Enterprise,
-    related: Sequence[tuple[Enterprise, RelationKind]],
+    related: Sequence[tuple[Enterprise, RelatedRole]],
     domains: Sequence[int],
     span: Span,
     data_as_of: Mapping[int, date | None],
+    rules: ReportRuleSet,
+    issue_date: date,
 ) -> list[dict[str, Any]]:
     """One section for the enterprise, then one per related enterprise, in that order."""
     ids = [enterprise.id, *(e.id for e, _ in related)]
-    records = await _records_by_enterprise_and_domain(ids, domains, span)
+    found = await _find(ids, domains, span, rules, issue_date)
     as_of = {n: d.isoformat() if d else None for n, d in data_as_of.items()}
-    sections = [_section(enterprise, None, domains, records, as_of)]
-    sections += [_section(e, kind, domains, records, as_of) for e, kind in related]
+    arrears_on = issue_date if rules.arrears_on_issue_date else None
+    sections = [_section(enterprise, None, domains, found, as_of, arrears_on)]
+    sections += [_section(e, kind, domains, found, as_of, arrears_on) for e, kind in related]
     return sections
 
 
@@ -197,13 +274,18 @@ def _without_marks(records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str
     return [{k: v for k, v in r.items() if k != UNDER_OBJECTION} for r in records]
 
 
+def _domain_found(domain: Mapping[str, Any]) -> list[Any]:
+    found: list[Any] = [domain["number"], _without_marks(domain["records"])]
+    arrears = domain.get("arrears")
+    if arrears is not None:  # only in reports whose rule set reads arrears on the issue date
+        found += [_without_marks(arrears["outstanding"]), _without_marks(arrears["paid"])]
+    return found
+
+
 def records_fingerprint(sections: Sequence[Mapping[str, Any]]) -> str:
     """What the report found, without the data-as-of dates (they move with every push) and
     without the open-objection marks (a ticket opened or closed changes no data)."""
-    found = [
-        [s["uscc"], [[d["number"], _without_marks(d["records"])] for d in s["domains"]]]
-        for s in sections
-    ]
+    found = [[s["uscc"], [_domain_found(d) for d in s["domains"]]] for s in sections]
     return sha256_hex(canonical_json(found))
 
 
@@ -217,9 +299,19 @@ def build_snapshot(
     purpose: str,
     span: Span,
     sections: list[dict[str, Any]],
+    rules: ReportRuleSet | None = None,
+    objection_channels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The whole signed document: identity, requester, purpose, span and sections."""
+    """The whole signed document: identity, requester, purpose, span, sections, and the rule
+    set and objection channels the report was issued under (keys added later: a snapshot
+    without them is one issued before, and still verifies)."""
+    extra: dict[str, Any] = {}
+    if rules is not None:
+        extra["rule_set"] = rules.to_snapshot()
+    if objection_channels is not None:
+        extra["objection_channels"] = list(objection_channels)
     return {
+        **extra,
         "report_no": report_no,
         "verify_code": verify_code,
         "verify_url": verify_url,

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from config import clock
 from config.calendar import CHINA
 from config.catalogue import DEPARTMENTS, DOMAINS_BY_NUMBER
 from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose, ReportStatus
@@ -117,7 +118,7 @@ async def objection_figures(today: date) -> dict[str, Any]:
 
 async def rollout_stats(today: date | None = None, days: int = DEFAULT_DAYS) -> dict[str, Any]:
     """Every figure of the stats page, as JSON-ready values."""
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     today = today or _day(now)
     reports = await report_figures(today, days)
     objections = await objection_figures(today)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
+from config.rule_sets import rule_set_of_snapshot
 from config.settings import Settings
 from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
+from render import wording
+from render.view import view_from_snapshot
 from services.audit import append_audit
 from services.errors import Forbidden, NotFound
 from services.signing import SnapshotSigner, link_is_valid, sign_link
@@ -52,8 +56,14 @@ async def _records_changed(report: Report) -> bool:
     ]
     no_dates: dict[int, date | None] = {}
     span = Span(report.span_from, report.span_to)
-    sections = await assemble_sections(enterprise, related, report.domains, span, no_dates)
-    return records_fingerprint(sections) != report.snapshot["records_fingerprint"]
+    # Recomputed under the rules the report was issued under, as of its own issue date.
+    snapshot = report.snapshot
+    rules = rule_set_of_snapshot(snapshot)
+    issued_on = datetime.fromisoformat(snapshot["issued_at"]).date()
+    sections = await assemble_sections(
+        enterprise, related, report.domains, span, no_dates, rules, issued_on
+    )
+    return records_fingerprint(sections) != snapshot["records_fingerprint"]
 
 
 def is_genuine(snapshot: Any, digest: str, signature: str, signer: SnapshotSigner) -> bool:
@@ -73,6 +83,7 @@ async def verify_report(
                        {"genuine": genuine, "data_changed": changed})  # fmt: skip
     main = snapshot["sections"][0]
     return {
+        **_findings(snapshot),
         "genuine": genuine,
         "verdict": "报告真实有效" if genuine else "报告校验未通过：内容与签名不符，请勿采信",
         "report_no": report.number,
@@ -86,6 +97,24 @@ async def verify_report(
         "pdf_sha256": report.pdf_sha256,
         "data_changed": changed,
         "data_status": DATA_CHANGED if changed else DATA_UNCHANGED,
+    }
+
+
+def _findings(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report says about its rule set and its stale domains, in the report's words."""
+    view = view_from_snapshot(snapshot)
+    stale = [
+        {"enterprise_name": s.enterprise_name, "number": d.number, "name": d.name,
+         "data_as_of": d.data_as_of_text, "result": d.result_text}
+        for s in view.sections
+        for d in s.stale_domains
+    ]  # fmt: skip
+    stored = snapshot.get("rule_set") or {}
+    return {
+        "rule_set": view.rule_set,
+        "rule_set_name": f"{stored['name']}（第{stored['version']}版）" if stored else "",
+        "stale_domains": stale,
+        "stale_legend": wording.STALE_LEGEND if stale else "",
     }
 
 

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
 from bot.messages import BotEngine, InboundMessage, OutboundMessage
+from config import clock
 from config.settings import Settings
 from models.enums import NotificationStatus
 from models.user import Notification, User
@@ -79,7 +80,7 @@ async def record_message(msg: InboundMessage) -> User:
         user.oa_last_message_at is None or user.oa_last_message_at < wrote_at
     ):
         user.oa_last_message_at = wrote_at
-    user.last_seen_at = datetime.now(UTC)
+    user.last_seen_at = clock.utc_now()
     await user.save(update_fields=["oa_last_message_at", "last_seen_at"])
     return user
 

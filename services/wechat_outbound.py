@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.messages import OutboundMessage
+from config import clock
+from config.calendar import CHINA
 from config.settings import Settings
 from models.enums import Channel, ReportStatus
 from models.report import Report
@@ -34,7 +36,7 @@ from models.user import User
 from queues.producer import enqueue
 from queues.registry import Handler, JobContext
 from services.masking import mask_identifier
-from services.reports import CHINA, verify_url
+from services.reports import verify_url
 from services.storage import LocalStorage
 from services.verification import signed_download_url
 from services.wechat_client import (
@@ -78,7 +80,7 @@ def window_open(user: User | None, now: datetime | None = None) -> bool:
     """Whether the user wrote to the OA recently enough for customer-service messages."""
     if user is None or user.oa_last_message_at is None:
         return False
-    return (now or datetime.now(UTC)) - user.oa_last_message_at < CS_WINDOW
+    return (now or clock.utc_now()) - user.oa_last_message_at < CS_WINDOW
 
 
 async def quota_left(redis: Redis, settings: Settings, openid: str) -> int:
@@ -256,7 +258,7 @@ def report_text(settings: Settings, report: Report) -> str:
 
 def report_template_data(report: Report) -> dict[str, dict[str, str]]:
     """The template message that announces a report outside the 48-hour window."""
-    issued = (report.ready_at or datetime.now(UTC)).astimezone(CHINA)
+    issued = (report.ready_at or clock.utc_now()).astimezone(CHINA)
     return {
         "first": {"value": "您的专项信用报告已出具"},
         "keyword1": {"value": report.number},

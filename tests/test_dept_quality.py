@@ -44,26 +44,81 @@ async def usccs(db) -> list[str]:
 
 
 async def test_lateness_counts_working_days_in_beijing_time_by_month(usccs):
-    # 2024-09-27 is the Friday before National Day: Sunday 29 September and Saturday 12 October
-    # are make-up working days, 1-7 October are holidays, so the 7th working day is 12 October.
-    decided = "2024-09-27"
+    # 2025-09-26 is the Friday before National Day: Sunday 28 September and Saturday 11 October
+    # are make-up working days, 1-8 October are holidays, so the 7th working day is 13 October.
+    decided = "2025-09-26"
     pushes = [
-        ("ON-TIME", decided, datetime(2024, 10, 12, 23, 30, tzinfo=BEIJING)),
-        ("LATE", decided, datetime(2024, 10, 14, 10, 0, tzinfo=BEIJING)),
-        # 16:30 UTC on the 12th is 00:30 on Sunday the 13th in Beijing: already late.
-        ("LATE-BY-MINUTES", decided, datetime(2024, 10, 12, 16, 30, tzinfo=UTC)),
-        ("NOVEMBER", "2024-11-04", datetime(2024, 11, 5, 9, 0, tzinfo=BEIJING)),
+        ("ON-TIME", decided, datetime(2025, 10, 13, 23, 30, tzinfo=BEIJING)),
+        ("LATE", decided, datetime(2025, 10, 14, 10, 0, tzinfo=BEIJING)),
+        # 16:30 UTC on the 13th is 00:30 on the 14th in Beijing: already late.
+        ("LATE-BY-MINUTES", decided, datetime(2025, 10, 13, 16, 30, tzinfo=UTC)),
+        ("NOVEMBER", "2025-11-04", datetime(2025, 11, 5, 9, 0, tzinfo=BEIJING)),
     ]
     for ref, day, at in pushes:
         await _push_at(SAMR, [record_row(usccs[0], ref, decision_date=day)], at)
     figures = await department_quality(SAMR)
-    assert (figures.records, figures.late) == (4, 2)
+    assert (figures.records, figures.measured, figures.late) == (4, 4, 2)
     assert [(m.month, m.records, m.late) for m in figures.by_month] == [
-        ("2024-09", 3, 2),
-        ("2024-11", 1, 0),
+        ("2025-09", 3, 2),
+        ("2025-11", 1, 0),
     ]
     assert figures.late_share == 0.5
-    assert figures.last_push == datetime(2024, 11, 5, 9, 0, tzinfo=BEIJING)
+    assert figures.last_push == datetime(2025, 11, 5, 9, 0, tzinfo=BEIJING)
+
+
+async def test_records_decided_before_the_rule_took_effect_are_backfills_never_late(usccs):
+    # The policy: history since 2020 "于 2024 年 12 月 1 日前推送"; the 7-day rule after that.
+    at = datetime(2026, 3, 2, 10, tzinfo=BEIJING)
+    await _push_at(SAMR, [record_row(usccs[0], "OLD", decision_date="2021-06-01")], at)
+    await _push_at(SAMR, [record_row(usccs[0], "EVE", decision_date="2024-11-30")], at)
+    await _push_at(SAMR, [record_row(usccs[0], "NEW", decision_date="2024-12-02")], at)
+    figures = await department_quality(SAMR)
+    assert (figures.records, figures.backfill, figures.measured, figures.late) == (3, 2, 1, 1)
+    assert [m.month for m in figures.by_month] == ["2024-12"]
+    shown = figures.to_dict()
+    assert shown["backfill"]["records"] == 2 and "历史信息补录" in shown["backfill"]["label"]
+    assert shown["late"]["from"] == "2024-12-01" and shown["late"]["share"] == 1.0
+
+
+async def test_changes_are_timed_from_their_own_status_date(usccs):
+    decided = record_row(usccs[0], "R", decision_date="2021-05-06")
+    await _push_at(SAMR, [decided], datetime(2021, 5, 7, 10, tzinfo=BEIJING))
+    # Repaired on Monday 2 March 2026, pushed on the 4th: on time, though decided in 2021.
+    repaired = {**decided, "status": "repaired", "status_date": "2026-03-02"}
+    await _push_at(SAMR, [repaired], datetime(2026, 3, 4, 10, tzinfo=BEIJING))
+    # Revoked on 3 March, pushed on the 20th: late.
+    revoked = {**decided, "status": "revoked", "status_date": "2026-03-03"}
+    await _push_at(SAMR, [revoked], datetime(2026, 3, 20, 10, tzinfo=BEIJING))
+    # A correction of the summary that brings no new status date cannot be timed.
+    await _push_at(
+        SAMR, [{**revoked, "summary": "更正摘要"}], datetime(2026, 3, 21, tzinfo=BEIJING)
+    )
+    other = record_row(usccs[1], "S", decision_date="2022-01-04")
+    await _push_at(SAMR, [other], datetime(2022, 1, 5, tzinfo=BEIJING))
+    old_repair = {**other, "status": "repaired", "status_date": "2024-06-03"}  # before the rule
+    await _push_at(SAMR, [old_repair], datetime(2026, 3, 5, tzinfo=BEIJING))
+    changes = (await department_quality(SAMR)).changes
+    assert (changes.measured, changes.late, changes.backfill, changes.undated) == (2, 1, 1, 1)
+    assert changes.to_dict()["share"] == 0.5
+
+
+async def test_a_status_date_before_the_decision_is_rejected(cli, usccs):
+    key = await dept_key(SAMR)
+    row = record_row(usccs[0], "R", status="repaired", status_date="2024-03-14")
+    _, answer = await push_records(cli, key, ndjson([row]))
+    (rejection,) = answer["rejected"]
+    assert (rejection["field"], rejection["code"]) == ("status_date", "status_date_before_decision")
+
+
+async def test_lateness_on_an_estimated_calendar_year_is_marked_as_estimated(usccs):
+    # Decided 30 December 2026: its 7th working day falls in 2027, whose notice is not out.
+    at = datetime(2027, 1, 20, 10, tzinfo=BEIJING)
+    await _push_at(SAMR, [record_row(usccs[0], "NY", decision_date="2026-12-30")], at)
+    await _push_at(SAMR, [record_row(usccs[0], "OCT", decision_date="2026-10-09")], at)
+    figures = await department_quality(SAMR)
+    months = {m["month"]: m for m in figures.to_dict()["late"]["by_month"]}
+    assert months["2026-12"]["calendar"] == "预计" and "calendar" not in months["2026-10"]
+    assert figures.late_share_text == "100.0%（预计）"
 
 
 async def test_rejection_rates_are_kept_by_reason(cli, usccs):
@@ -124,7 +179,8 @@ async def test_an_empty_batch_refreshes_data_as_of_and_an_all_rejected_one_does_
 
 
 async def test_run_py_dept_quality_prints_every_department(usccs, database_url, tmp_path):
-    await _push_at(SAMR, [record_row(usccs[0], "S-1")], datetime(2025, 3, 3, 10, tzinfo=BEIJING))
+    late = record_row(usccs[0], "S-1", decision_date="2025-01-02")
+    await _push_at(SAMR, [late], datetime(2025, 3, 3, 10, tzinfo=BEIJING))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -150,6 +150,10 @@ FUTURE = (date.today() + timedelta(days=3)).isoformat()
         ({"decision_no": "+1"}, "decision_no", "formula_injection"),
         ({"summary": "\t=1+1"}, "summary", "formula_injection"),
         ({"summary": "罚款\x00元"}, "summary", "invalid_character"),
+        ({"procedure": None}, "procedure", "missing_procedure"),
+        ({"procedure": " "}, "procedure", "missing_procedure"),
+        ({"procedure": "summary"}, "procedure", "unknown_procedure"),
+        ({"kind": "arrears_tax"}, "kind", "kind_not_allowed_in_domain"),
     ],
 )
 async def test_a_bad_row_is_rejected_with_its_line_field_code_and_a_chinese_message(
@@ -163,6 +167,30 @@ async def test_a_bad_row_is_rejected_with_its_line_field_code_and_a_chinese_mess
     assert (rejection["line"], rejection["field"], rejection["code"]) == (2, field, code)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in rejection["message"]), rejection
     assert not await Record.filter(source_ref="BAD").exists()
+
+
+async def test_a_penalty_keeps_its_procedure_and_other_kinds_need_none(cli, usccs, key):
+    rows = [
+        record_row(usccs[0], "SIMPLE", procedure="简易程序"),
+        record_row(usccs[0], "ORDINARY", procedure="ordinary"),
+        {**record_row(usccs[0], "LIST", kind="abnormal_operation"), "procedure": None},
+    ]
+    status, answer = await push_records(cli, key, ndjson(rows))
+    assert status == 200 and answer["counts"]["created"] == 3, answer
+    stored = dict(await Record.all().values_list("source_ref", "procedure"))
+    assert stored == {"SIMPLE": "simple", "ORDINARY": "ordinary", "LIST": None}
+
+
+async def test_an_arrears_record_outside_the_arrears_domains_is_refused(cli, usccs):
+    # 市档案局 owns domain 2, which never asks about arrears: it would read as a violation.
+    archives = await dept_key("archives")
+    row = record_row(usccs[0], "ARR", domain=2, kind="arrears_tax")
+    _, answer = await push_records(cli, archives, ndjson([row]))
+    (rejection,) = answer["rejected"]
+    assert (rejection["field"], rejection["code"]) == ("kind", "kind_not_allowed_in_domain")
+    assert "第 2 号领域（档案管理）不核查“欠缴税费”" in rejection["message"]
+    assert "第 37 号领域" in rejection["message"]
+    assert not await Record.exists()
 
 
 async def test_a_missing_field_is_named(cli, usccs, key):

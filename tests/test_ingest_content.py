@@ -42,6 +42,22 @@ def test_the_record_hash_is_the_sha256_of_the_canonical_text():
     assert record_content_hash(**fields) == sha256_hex(canonical_content(values))
 
 
+def test_a_stated_procedure_joins_the_content_and_an_unstated_one_keeps_the_old_hash():
+    fields = {"department": "samr", "source_ref": "R-1", "uscc": "91500103MA00000159",
+              "domain": 27, "kind": "administrative_penalty", "decision_no": "渝1号",
+              "authority": "局", "decision_date": "2024-03-15", "summary": "摘要",
+              "status": "in_force"}  # fmt: skip
+    logged = record_content_hash(**fields)
+    assert record_content_hash(**fields, procedure="unstated") == logged
+    assert record_content_hash(**fields, procedure=None) == logged
+    assert record_content_hash(**fields, procedure="ordinary") != logged
+    assert record_content_hash(**fields, procedure="simple") != record_content_hash(
+        **fields, procedure="ordinary"
+    )
+    values = [*fields.values(), "simple"]
+    assert canonical_record_content(*values) == canonical_content(values)
+
+
 def test_each_chain_entry_commits_to_the_one_before():
     from datetime import UTC, datetime
 

@@ -53,6 +53,7 @@ def record_row(uscc: str, ref: str = "REF-1", **overrides: Any) -> dict[str, Any
         "summary": "因未按规定公示年度报告，被处以警告并罚款5,000元。",
         "status": "in_force",
         "source_ref": ref,
+        "procedure": "ordinary",
     }
     row.update(overrides)
     return row

@@ -112,6 +112,7 @@ async def test_records_loaded_outside_ingestion_are_checked_by_their_hash(pushed
         decision_date=date(2024, 3, 15),
         summary=row["summary"],
         status="in_force",
+        procedure=row["procedure"],
         content_hash=record_content_hash(department=SAMR, **row),
         pushed_at=datetime(2024, 3, 18, 2, tzinfo=UTC),
     )
@@ -135,6 +136,7 @@ async def test_updating_a_seeded_record_logs_its_old_content_first(pushed):
         decision_date=date(2024, 3, 15),
         summary=row["summary"],
         status="in_force",
+        procedure=row["procedure"],
         content_hash=record_content_hash(department=SAMR, **row),
         pushed_at=datetime(2024, 3, 18, 2, tzinfo=UTC),
     )

@@ -86,7 +86,7 @@ async def test_related_true_covers_only_the_related_enterprises_the_user_may_act
     r = await ask(mp_cli, rep, related=True)
     body = await r.json()
     [excluded] = body["excluded"]
-    assert excluded["uscc"] == USCC_A2 and excluded["relation"] == "子公司"
+    assert excluded["uscc"] == USCC_A2 and excluded["relation"] == "控股子公司"
     assert "未获得" in excluded["reason"]
     assert (await Report.get(id=body["id"])).related_enterprise_ids == []
     await bind(mp_cli, rep, "A2")

@@ -61,6 +61,7 @@ async def record(
     dept = await Department.get(code=department)
     values: dict[str, Any] = {
         "kind": RecordKind.ADMINISTRATIVE_PENALTY.value,
+        "procedure": "ordinary",
         "decision_no": "渝市监罚〔2024〕12号",
         "authority": "重庆市市场监督管理局",
         "decision_date": date(2024, 3, 15),

@@ -17,7 +17,7 @@ from models.objection import Objection, ObjectionEvent
 from services import objection_notify, objections
 from services.departments import department_by_code
 from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from services.objection_due import Deadlines, is_overdue
+from services.objection_due import Deadlines, estimated_mark, is_overdue
 from services.ratelimit import TooManyRequests
 from tests.test_objection_support import (
     JPEG,
@@ -84,6 +84,19 @@ async def test_a_ticket_submitted_before_the_holiday_is_overdue_only_after_its_d
     assert "受理期限为2025年10月10日" in submitted_text
     assert submitted_text.endswith("可在小程序“我的异议”中查看详情。")  # raised there
     assert "办结期限为2025年10月15日" in accepted_text
+
+
+async def test_a_due_date_on_an_estimated_calendar_year_says_so(db, redis: Redis, settings):
+    ent = await enterprise()
+    user = await bound_user(ent)
+    rec = await record(ent)
+    submitted = datetime(2026, 12, 30, 2, 0, tzinfo=UTC)  # due in 2027: no notice yet
+    ticket = await submit(redis, settings, user, ent, record_id=rec.id, now=submitted)
+    assert ticket.accept_due.year == 2027
+    [text] = [j["text"] for j in await notify_jobs(redis)]
+    due = ticket.accept_due
+    assert f"受理期限为{due.year}年{due.month}月{due.day}日（预计）" in text
+    assert estimated_mark(date(2026, 10, 9)) == ""
 
 
 async def test_due_days_come_from_the_settings(db, redis: Redis, settings: Settings):

@@ -61,7 +61,7 @@ def test_the_index_appears_only_with_related_enterprises() -> None:
 
     assert "目录" in html
     assert re.findall(r'href="#(s\d)"', html) == ["s1", "s2", "s3"]
-    assert "（关联企业：子公司）" in html and "（关联企业：分支机构）" in html
+    assert "（关联企业：控股子公司）" in html and "（关联企业：分支机构）" in html
 
 
 def test_the_html_is_self_contained_with_an_inline_svg_qr() -> None:

@@ -64,7 +64,7 @@ def record(
 def domain(
     number: int,
     *,
-    data_as_of: str | None = "2025-02-27",
+    data_as_of: str | None = "2025-02-28",
     records: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {"number": number, "data_as_of": data_as_of, "records": records or []}

@@ -24,7 +24,7 @@ def test_the_sample_snapshot_builds_a_view_with_labels_instead_of_codes() -> Non
     assert view.purpose == "上市挂牌"
     assert view.requester.channel == "渝快办小程序"
     assert view.span_from == date(2022, 3, 1) and view.span_to == date(2025, 2, 28)
-    assert [s.relation for s in view.sections] == [None, "子公司", "分支机构"]
+    assert [s.relation for s in view.sections] == [None, "控股子公司", "分支机构"]
     assert len(view.domain_numbers) == 40
     first = view.main.found_domains[0]
     assert (first.number, first.records[0].kind, first.records[0].status) == (
@@ -43,7 +43,7 @@ def test_a_domain_without_data_is_no_data_not_nothing_found() -> None:
     assert no_data.data_as_of_text == "暂无数据"
     assert clear.outcome is Outcome.CLEAR
     assert clear.result_text == NO_RECORD_SENTENCE
-    assert clear.data_as_of_text == "2025-02-27"
+    assert clear.data_as_of_text == "2025-02-28"
 
 
 @pytest.mark.parametrize(

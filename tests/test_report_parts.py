@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.rule_sets import CQ_2024_89 as RULES
 from models.catalogue import Department
 from models.enterprise import Enterprise, EnterpriseRelation
 from models.enums import RecordKind, RecordStatus, RelationKind
@@ -134,7 +135,7 @@ async def test_sections_list_records_in_span_hide_revoked_and_keep_repaired(db):
     ]
     span = Span(date(2020, 1, 1), TODAY)
     as_of = {15: date(2026, 11, 20), 37: None}
-    sections = await assemble_sections(main, related, [15, 37], span, as_of)
+    sections = await assemble_sections(main, related, [15, 37], span, as_of, RULES, TODAY)
     assert [s["relation"] for s in sections] == [None, "branch"]
     eco = sections[0]["domains"][0]
     assert eco["number"] == 15 and eco["data_as_of"] == "2026-11-20"
@@ -145,10 +146,12 @@ async def test_sections_list_records_in_span_hide_revoked_and_keep_repaired(db):
     )
     assert len(sections[1]["domains"][1]["records"]) == 1
     # The fingerprint ignores data-as-of dates but not records.
-    later = await assemble_sections(main, related, [15, 37], span, {15: TODAY, 37: TODAY})
+    later = await assemble_sections(
+        main, related, [15, 37], span, {15: TODAY, 37: TODAY}, RULES, TODAY
+    )
     assert records_fingerprint(later) == records_fingerprint(sections)
     await _record(main, 15, date(2023, 8, 1), RecordStatus.IN_FORCE, "6")
-    changed = await assemble_sections(main, related, [15, 37], span, as_of)
+    changed = await assemble_sections(main, related, [15, 37], span, as_of, RULES, TODAY)
     assert records_fingerprint(changed) != records_fingerprint(sections)
 
 

@@ -395,7 +395,9 @@ async def test_record_texts_are_unique_hashed_and_pushed_after_the_decision(
             decision_date=r.decision_date,
             summary=r.summary,
             status=r.status.value,
+            procedure=r.procedure,
         )
+        assert (r.procedure is None) == (r.kind != "administrative_penalty")
         pushed = r.pushed_at.date()
         assert r.pushed_at.utcoffset() is not None
         assert r.decision_date <= pushed <= TODAY

@@ -11,6 +11,7 @@ from bot.state import IDLE, DialogState
 from models.enums import ObjectionKind, ObjectionStatus, ReportStatus
 from models.objection import Objection
 from models.report import Report
+from services.objection_due import estimated_mark
 from services.objections import objections_for_user
 
 NAME = "progress"
@@ -46,7 +47,7 @@ def _ticket_line(objection: Objection) -> str:
     what = "受理" if status == ObjectionStatus.SUBMITTED else "办结"
     return (
         f"{objection.ticket_no} {ObjectionKind(objection.kind).label}，"
-        f"{status.label}，{due:%Y-%m-%d}前{what}"
+        f"{status.label}，{due:%Y-%m-%d}{estimated_mark(due)}前{what}"
     )
 
 

@@ -54,6 +54,13 @@ def result_text(result: dict[str, Any]) -> str:
     ]
     if result["related"]:
         lines.append(f"关联企业：{'、'.join(result['related'])}")
+    if result.get("rule_set_name"):
+        lines.append(f"报告规则：{result['rule_set_name']}")
+    stale = sorted({d["number"] for d in result.get("stale_domains", ())})
+    if stale:
+        # The report's own words, shortened for a chat message: which domains, and the legend.
+        numbers = "、".join(str(n) for n in stale)
+        lines.append(f"数据截至日早于报告期末的领域：第 {numbers} 领域。{result['stale_legend']}")
     lines.append(f"数据状态：{result['data_status']}")
     return "\n".join(lines)
 
