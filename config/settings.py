@@ -58,7 +58,7 @@ class Settings:
     link_signing_key: str = ""
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
-    pdf_engine: str = "weasyprint"
+    pdf_engine: str = "typst"
     # The platform's sealing certificate and key (PEM); a development CA is made here if absent.
     pki_dir: Path = field(default=VAR_DIR / "pki")
     # How long a download link works, in seconds.

@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from render.pdf import ENGINES
 from render.report import SealMaterial, render_report
 from render.seal import DevPki, make_dev_pki
 from services.reports import Renderer
-
-ENGINES = ("weasyprint", "wkhtmltopdf")
 
 
 def platform_pki(pki_dir: Path) -> DevPki:
