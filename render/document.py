@@ -85,7 +85,7 @@ def _meta(view: ReportView) -> list[dict[str, Any]]:
     return [{"label": label, "lines": lines} for label, lines in rows]
 
 
-def _tally(section: Section) -> str:
+def tally(section: Section) -> str:
     return (
         f"查见 {section.count(Outcome.FOUND)} · 未查见 {section.count(Outcome.CLEAR)} · "
         f"暂无数据 {section.count(Outcome.NO_DATA)}"
@@ -97,7 +97,7 @@ def _index(view: ReportView, notes_no: str) -> dict[str, Any]:
         {
             "target": f"s{i}",
             "label": f"{cn_numeral(i)}、{s.enterprise_name}（{s.relation or '本企业'}）",
-            "tally": _tally(s),
+            "tally": tally(s),
         }
         for i, s in enumerate(view.sections, 1)
     ]
