@@ -13,8 +13,8 @@ after one warm-up render:
   interleaved run by run so both see the same machine state; also render_pdf(html) (WeasyPrint
   through render/, the selectable engine);
 - seal: seal_pdf on that PDF (PAdES B-B, ECDSA P-256), and verify_sealed_pdf;
-- card: render_card (Pillow, PNG), whose target is p50 < 80 ms, against the same card laid out
-  by Typst (bench/typst_card.py, templates/card.typ) as PNG;
+- card: render_card (Typst, PNG, 1080 px), whose target is p50 < 80 ms, against the same card
+  drawn with Pillow (bench/pillow_card.py, the card before Typst);
 - report: render_report (view, Typst PDF, seal and card), against bare WeasyPrint + seal + card.
 - with --rpm N: reports per minute through 2 render worker processes, N plain reports each way,
   Typst against WeasyPrint in the same run.
@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # run as a file as well as with -m
 
 from pypdf import PdfReader  # noqa: E402
 
-from bench.typst_card import typst_card  # noqa: E402
+from bench.pillow_card import pillow_card  # noqa: E402
 from config.catalogue import DOMAINS  # noqa: E402
 from render import (  # noqa: E402
     SealMaterial,
@@ -106,13 +106,13 @@ def bench_case(
     render_pdf(html)
     bare()
     render_card(view)
-    typst_card(view)
+    pillow_card(view)
     sealed = seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)
     verify_sealed_pdf(sealed, root)
     render_report(snap, seal=seal)
 
     t: dict[str, list[float]] = {k: [] for k in ("html", "pdf", "bare", "card", "seal", "verify")}
-    t["weasy"], t["card_typst"] = [], []
+    t["weasy"], t["card_pillow"] = [], []
     t.update(report=[], report_bare=[], wk=[])
     for i in range(runs):
         t["html"].append(timed(lambda: render_html(view_from_snapshot(snap))))
@@ -121,7 +121,7 @@ def bench_case(
             t[step].append(timed(bare if step == "bare" else typst))
         t["weasy"].append(timed(lambda: render_pdf(html)))
         t["card"].append(timed(lambda: render_card(view)))
-        t["card_typst"].append(timed(lambda: typst_card(view)))
+        t["card_pillow"].append(timed(lambda: pillow_card(view)))
         t["seal"].append(timed(lambda: seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)))
         t["verify"].append(timed(lambda: verify_sealed_pdf(sealed, root)))
         t["report_bare"].append(
@@ -154,8 +154,8 @@ def bench_case(
     lines += [
         row("seal: seal_pdf (PAdES B-B, P-256)", t["seal"]),
         row("verify: verify_sealed_pdf", t["verify"]),
-        row("card: render_card (Pillow, PNG, 1080 px)", t["card"]),
-        row("card: Typst PNG at 216 ppi (bench only)", t["card_typst"], t["card"]),
+        row("baseline: the card drawn with Pillow", t["card_pillow"]),
+        row("card: render_card (Typst, PNG, 1080 px)", t["card"], t["card_pillow"]),
         row("baseline: bare WeasyPrint + seal + card", t["report_bare"]),
         row("report: render_report (all of it)", t["report"], t["report_bare"]),
     ]

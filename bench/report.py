@@ -284,7 +284,7 @@ async def bench_pdf(
 
 
 def bench_card(snapshots: list[dict[str, Any]], runs: int, figures: Figures) -> None:
-    render_card(view_from_snapshot(snapshots[0]))  # warm-up: Pillow's font files
+    render_card(view_from_snapshot(snapshots[0]))  # warm-up: the Typst compiler and its fonts
     for i in range(runs):
         snapshot = snapshots[i % len(snapshots)]
         started = time.perf_counter()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from bench.pillow_card import pillow_card, wrap
 from bench.render import bench_case, reports_per_minute
-from bench.typst_card import typst_card
 from render import SealMaterial, view_from_snapshot
+from render.fonts import load_font
 from tests.test_render_support import dev_pki, domain, record, snapshot
 
 ROW = re.compile(r"^\| (?P<name>[^|]+?) +\| +(?P<p50>[\d.]+) \| +(?P<p99>[\d.]+) \|")
@@ -30,8 +31,8 @@ def test_the_render_bench_times_typst_against_weasyprint_in_one_run() -> None:
     names = {
         "baseline: bare WeasyPrint on the report's HTML",
         "pdf: report_pdf (Typst, the default)",
-        "card: render_card (Pillow, PNG, 1080 px)",
-        "card: Typst PNG at 216 ppi (bench only)",
+        "baseline: the card drawn with Pillow",
+        "card: render_card (Typst, PNG, 1080 px)",
         "report: render_report (all of it)",
     }
     assert names <= rows.keys()
@@ -47,12 +48,22 @@ def test_reports_per_minute_compares_both_engines() -> None:
     assert re.search(r"Typst / WeasyPrint: [\d.]+x", lines[-1])
 
 
-def test_the_typst_card_is_a_1080_px_png() -> None:
+def test_the_pillow_baseline_card_is_a_1080_px_png() -> None:
     from io import BytesIO
 
     from PIL import Image
 
-    png = typst_card(view_from_snapshot(tiny()))
+    png = pillow_card(view_from_snapshot(tiny()))
 
     image = Image.open(BytesIO(png))
     assert image.format == "PNG" and image.width == 1080 and image.height > 800
+
+
+def test_card_text_wraps_within_the_width_and_keeps_ascii_words_whole() -> None:
+    font = load_font("sans", 28)
+    lines = wrap("统一社会信用代码 91500000MA5U000000 " + "企业" * 40, font, 600)
+
+    assert len(lines) > 1
+    assert all(font.getlength(line) <= 600 for line in lines)
+    assert any("91500000MA5U000000" in line for line in lines)
+    assert all(font.getlength(line) <= 600 for line in wrap("A" * 200, font, 600))
