@@ -145,7 +145,7 @@ def bench_case(
         "| step                                         |  p50 ms  |  p99 ms  | vs base  |",
         "|----------------------------------------------|---------:|---------:|---------:|",
         row("html: view_from_snapshot + render_html", t["html"]),
-        row("baseline: bare WeasyPrint on the report's HTML", t["bare"]),
+        row("baseline: bare WeasyPrint, the report's HTML", t["bare"]),
         row("pdf: report_pdf (Typst, the default)", t["pdf"], t["bare"]),
         row("pdf: render_pdf (WeasyPrint via render/)", t["weasy"], t["bare"]),
     ]
@@ -170,12 +170,16 @@ def _render_plain(args: tuple[dict[str, Any], str, SealMaterial]) -> int:
 
 def reports_per_minute(snap: dict[str, Any], seal: SealMaterial, n: int) -> list[str]:
     """N whole reports through 2 worker processes (each warm), per engine, in the same run."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    # Spawned, not forked: a fork of a process whose Typst compiler has started its threads can
+    # deadlock in the child, and a render worker is a process of its own anyway.
+    spawn = multiprocessing.get_context("spawn")
     lines = ["\nreports per minute, 2 render worker processes, plain report, sealed, with card:"]
     rates = {}
     for engine in ("weasyprint", "typst"):
-        with ProcessPoolExecutor(max_workers=2) as pool:
+        with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
             list(pool.map(_render_plain, [(snap, engine, seal)] * 4))  # warm both workers
             elapsed = timed(lambda e=engine: list(pool.map(_render_plain, [(snap, e, seal)] * n)))
         rates[engine] = n / elapsed * 60

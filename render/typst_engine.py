@@ -10,6 +10,9 @@ report's data goes in as `sys.inputs.data` (the JSON of render/document.py) on e
 written into the template. Typst reads only files under TEMPLATES and the font files given here;
 it has no network access and no package downloads (the templates import no packages).
 
+A process that has compiled must not fork a child that compiles (Typst's threads may hold a lock
+at the fork): start render processes with "spawn" or as processes of their own, as run.py does.
+
 Fonts are Debian's fonts-noto-cjk (and WenQuanYi Zen Hei as a fallback), the same files the PNG
 card uses; system fonts are not scanned, so a stray font cannot change the layout.
 """

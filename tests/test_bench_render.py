@@ -29,7 +29,7 @@ def test_the_render_bench_times_typst_against_weasyprint_in_one_run() -> None:
 
     rows = {m["name"]: float(m["p50"]) for line in lines if (m := ROW.match(line))}
     names = {
-        "baseline: bare WeasyPrint on the report's HTML",
+        "baseline: bare WeasyPrint, the report's HTML",
         "pdf: report_pdf (Typst, the default)",
         "baseline: the card drawn with Pillow",
         "card: render_card (Typst, PNG, 1080 px)",
