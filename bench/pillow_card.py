@@ -1,6 +1,6 @@
 """The card drawn with Pillow: the same-run baseline of render/card.py's Typst card in bench/render.
 
-It was the platform's card before Typst drew it about twice as fast; it stays here, unused by the
+It was the platform's card until Typst drew it in a third of the time; it stays here, unused by the
 service, so that the comparison can be run again. Layout is done in two passes (place everything,
 then draw on a canvas of the final height) so a long name grows the card instead of clipping it.
 """
