@@ -1,19 +1,23 @@
-"""Render benchmark: render/ against the bare engines, warm, in one process and one run.
+"""Render benchmark: Typst (the default engine) against bare WeasyPrint, warm, in one run.
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.render [--runs 20] [--wkhtmltopdf]
+    .venv/bin/python -m bench.render [--runs 20] [--wkhtmltopdf] [--rpm 40]
 
 Two reports: "plain" (one enterprise, all 40 domains, 3 records: 3 pages) and "related" (the test
 fixture: the enterprise, a subsidiary and a branch, 40 domains each: 7 pages). For each it times,
 after one warm-up render:
 - html: view_from_snapshot + render_html (Jinja2, QR);
-- pdf: render_pdf(html), against the baseline of the bare engine on the same HTML
-  (weasyprint.HTML(string=html).write_pdf with one FontConfiguration), interleaved run by run so
-  both see the same machine state;
+- pdf: report_pdf(view) with Typst (warm compiler), against the baseline of bare WeasyPrint on
+  the report's HTML (weasyprint.HTML(string=html).write_pdf with one FontConfiguration),
+  interleaved run by run so both see the same machine state; also render_pdf(html) (WeasyPrint
+  through render/, the selectable engine);
 - seal: seal_pdf on that PDF (PAdES B-B, ECDSA P-256), and verify_sealed_pdf;
-- card: render_card (Pillow, PNG), whose target is p50 < 80 ms;
-- report: render_report (view, HTML, PDF, seal and card), against bare engine + card + seal.
+- card: render_card (Typst, PNG, 1080 px), whose target is p50 < 80 ms, against the same card
+  drawn with Pillow (bench/pillow_card.py, the card before Typst);
+- report: render_report (view, Typst PDF, seal and card), against bare WeasyPrint + seal + card.
+- with --rpm N: reports per minute through 2 render worker processes, N plain reports each way,
+  Typst against WeasyPrint in the same run.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ if str(ROOT) not in sys.path:  # run as a file as well as with -m
 
 from pypdf import PdfReader  # noqa: E402
 
+from bench.pillow_card import pillow_card  # noqa: E402
 from config.catalogue import DOMAINS  # noqa: E402
 from render import (  # noqa: E402
     SealMaterial,
@@ -44,6 +49,7 @@ from render import (  # noqa: E402
     render_html,
     render_pdf,
     render_report,
+    report_pdf,
     seal_pdf,
     verify_sealed_pdf,
     view_from_snapshot,
@@ -92,22 +98,30 @@ def bench_case(
         assert isinstance(pdf, bytes)
         return pdf
 
-    # Warm-up: imports, font loading, Jinja parse, first Pango layouts.
-    pdf = render_pdf(html)
+    def typst() -> bytes:
+        return report_pdf(view_from_snapshot(snap))
+
+    # Warm-up: imports, font loading, Jinja parse, first Pango layouts, the Typst compiler.
+    pdf = typst()
+    render_pdf(html)
     bare()
     render_card(view)
+    pillow_card(view)
     sealed = seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)
     verify_sealed_pdf(sealed, root)
     render_report(snap, seal=seal)
 
     t: dict[str, list[float]] = {k: [] for k in ("html", "pdf", "bare", "card", "seal", "verify")}
+    t["weasy"], t["card_pillow"] = [], []
     t.update(report=[], report_bare=[], wk=[])
     for i in range(runs):
         t["html"].append(timed(lambda: render_html(view_from_snapshot(snap))))
         # Alternate which goes first so neither always runs on a warmer cache.
         for step in ("pdf", "bare") if i % 2 == 0 else ("bare", "pdf"):
-            t[step].append(timed(bare if step == "bare" else lambda: render_pdf(html)))
+            t[step].append(timed(bare if step == "bare" else typst))
+        t["weasy"].append(timed(lambda: render_pdf(html)))
         t["card"].append(timed(lambda: render_card(view)))
+        t["card_pillow"].append(timed(lambda: pillow_card(view)))
         t["seal"].append(timed(lambda: seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)))
         t["verify"].append(timed(lambda: verify_sealed_pdf(sealed, root)))
         t["report_bare"].append(
@@ -131,18 +145,46 @@ def bench_case(
         "| step                                         |  p50 ms  |  p99 ms  | vs base  |",
         "|----------------------------------------------|---------:|---------:|---------:|",
         row("html: view_from_snapshot + render_html", t["html"]),
-        row("baseline: bare WeasyPrint on the same HTML", t["bare"]),
-        row("pdf: render_pdf (WeasyPrint)", t["pdf"], t["bare"]),
+        row("baseline: bare WeasyPrint, the report's HTML", t["bare"]),
+        row("pdf: report_pdf (Typst, the default)", t["pdf"], t["bare"]),
+        row("pdf: render_pdf (WeasyPrint via render/)", t["weasy"], t["bare"]),
     ]
     if wk:
         lines.append(row("pdf: render_pdf (wkhtmltopdf via pdfkit)", t["wk"], t["bare"]))
     lines += [
         row("seal: seal_pdf (PAdES B-B, P-256)", t["seal"]),
         row("verify: verify_sealed_pdf", t["verify"]),
-        row("card: render_card (PNG, 1080 px)", t["card"]),
-        row("baseline: bare engine + seal + card", t["report_bare"]),
+        row("baseline: the card drawn with Pillow", t["card_pillow"]),
+        row("card: render_card (Typst, PNG, 1080 px)", t["card"], t["card_pillow"]),
+        row("baseline: bare WeasyPrint + seal + card", t["report_bare"]),
         row("report: render_report (all of it)", t["report"], t["report_bare"]),
     ]
+    return lines
+
+
+def _render_plain(args: tuple[dict[str, Any], str, SealMaterial]) -> int:
+    snap, engine, seal = args
+    pdf, png = render_report(snap, engine, seal=seal)  # type: ignore[arg-type]
+    return len(pdf) + len(png)
+
+
+def reports_per_minute(snap: dict[str, Any], seal: SealMaterial, n: int) -> list[str]:
+    """N whole reports through 2 worker processes (each warm), per engine, in the same run."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Spawned, not forked: a fork of a process whose Typst compiler has started its threads can
+    # deadlock in the child, and a render worker is a process of its own anyway.
+    spawn = multiprocessing.get_context("spawn")
+    lines = ["\nreports per minute, 2 render worker processes, plain report, sealed, with card:"]
+    rates = {}
+    for engine in ("weasyprint", "typst"):
+        with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
+            list(pool.map(_render_plain, [(snap, engine, seal)] * 4))  # warm both workers
+            elapsed = timed(lambda e=engine: list(pool.map(_render_plain, [(snap, e, seal)] * n)))
+        rates[engine] = n / elapsed * 60
+        lines.append(f"- {engine}: {n} reports in {elapsed:.2f} s = {rates[engine]:,.0f}/min")
+    lines.append(f"- Typst / WeasyPrint: {rates['typst'] / rates['weasyprint']:.1f}x")
     return lines
 
 
@@ -150,6 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--wkhtmltopdf", action="store_true", help="also time the pdfkit engine")
+    parser.add_argument("--rpm", type=int, default=0, help="reports per minute over N reports")
     args = parser.parse_args()
 
     related = json.loads(SAMPLE.read_text(encoding="utf-8"))
@@ -159,6 +202,7 @@ def main() -> None:
     print(
         f"$ .venv/bin/python -m bench.render --runs {args.runs}"
         + (" --wkhtmltopdf" * args.wkhtmltopdf)
+        + (f" --rpm {args.rpm}" if args.rpm else "")
     )
     print(
         f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
@@ -166,6 +210,8 @@ def main() -> None:
     )
     for label, snap in (("plain", plain_snapshot(related)), ("related", related)):
         print("\n".join(bench_case(label, snap, args.runs, seal, root, args.wkhtmltopdf)))
+    if args.rpm:
+        print("\n".join(reports_per_minute(plain_snapshot(related), seal, args.rpm)))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ from services.catalogue import sync_catalogue
 from services.db import database, migrate
 from services.jobs import build_registry, data_as_of_for_report
 from services.report_render import make_renderer
-from services.reports import RENDER_STREAM, ReportRequest, issue, request_report
+from services.reports import RENDER_STREAM, ReportRequest, in_render_thread, issue, request_report
 from services.seed import seed_demo
 from services.signing import SnapshotSigner
 from services.snapshot import (
@@ -289,7 +289,7 @@ async def bench_pdf(
 
 
 def bench_card(snapshots: list[dict[str, Any]], runs: int, figures: Figures) -> None:
-    render_card(view_from_snapshot(snapshots[0]))  # warm-up: Pillow's font files
+    render_card(view_from_snapshot(snapshots[0]))  # warm-up: the Typst compiler and its fonts
     for i in range(runs):
         snapshot = snapshots[i % len(snapshots)]
         started = time.perf_counter()
@@ -312,9 +312,8 @@ async def _queue_worker(
 ) -> None:
     # A long-lived worker is warm: every executor thread it renders in has built its fonts.
     warm = make_renderer(settings.pki_dir)
-    await asyncio.gather(
-        *(asyncio.to_thread(warm, warm_snapshot, settings.pdf_engine) for _ in range(concurrency))
-    )
+    await in_render_thread(warm.card, warm_snapshot)
+    await in_render_thread(warm.pdf, warm_snapshot, settings.pdf_engine)
     async with database(settings.database_url):
         await Enterprise.first()  # opens the pool's first connection
         redis = worker_redis(settings.redis_url, concurrency=concurrency)

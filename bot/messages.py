@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from config.settings import Settings
 
 InboundKind = Literal["text", "image", "event", "other"]
-OutboundKind = Literal["text", "image", "report"]
+OutboundKind = Literal["text", "image", "report_card", "report"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,10 @@ class InboundMessage:
 class OutboundMessage:
     """One message to send to an Official Account user.
 
-    kind "text": `text`. kind "image": `png_path` of a file of at most 2 MB. kind "report": the
-    report `report_id` is ready, send its card as an image and its links as text.
+    kind "text": `text`. kind "image": `png_path` of a file of at most 2 MB. kind "report_card":
+    the card of report `report_id` is stored (its sealed PDF follows), send it as an image. kind
+    "report": the report is ready, send its card, then its links as text (only the links when
+    `extra["card_sent"]`: the report_card message went before it).
     """
 
     openid: str

@@ -58,7 +58,7 @@ class Settings:
     link_signing_key: str = ""
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
-    pdf_engine: str = "weasyprint"
+    pdf_engine: str = "typst"
     # The named, versioned rule set that decides what a report includes (config/rule_sets.py).
     report_rule_set: str = "cq-2024-89"
     # The channels this deployment serves (models.enums.Channel values, comma-separated): the

@@ -1,21 +1,22 @@
 """Pure rendering of the 专项信用报告（上市版）: data in, bytes out; no database, network or env.
 
     view = view_from_snapshot(snapshot)          # render.view: the input contract, documented there
-    html = render_html(view)                     # render.html: Jinja2, A4, autoescaped
-    pdf = render_pdf(html)                       # render.pdf: WeasyPrint (or engine="wkhtmltopdf")
+    pdf = report_pdf(view)                       # render.pdf: Typst, or "weasyprint"/"wkhtmltopdf"
+    html = render_html(view)                     # render.html: Jinja2, A4, for the HTML engines
     pdf = seal_pdf(pdf, key_pem, cert_pem, [])   # render.seal: PAdES B-B with pyHanko
     png = render_card(view)                      # render.card: 1080 px PNG for WeChat, <= 2 MB
-    pdf, png = render_report(snapshot, "weasyprint", seal=SealMaterial(...))  # all of the above
+    pdf, png = render_report(snapshot, "typst", seal=SealMaterial(...))  # all of the above
 
-render_pdf, seal_pdf and verify_sealed_pdf are synchronous and CPU-bound: run them in a worker
-thread or process, never on the event loop. WeasyPrint and pyHanko are imported on first use, so
+report_pdf, render_pdf, seal_pdf and verify_sealed_pdf are synchronous and CPU-bound: run them in a
+worker thread or process, never on the event loop. Typst, WeasyPrint and pyHanko are imported on
+first use, so
 importing this package (e.g. for the view types) stays cheap.
 """
 
 from render.card import CardTooLargeError, render_card
 from render.fonts import FontNotFoundError, find_font
 from render.html import render_html
-from render.pdf import Engine, RenderError, render_pdf
+from render.pdf import ENGINES, Engine, RenderError, render_pdf, report_pdf
 from render.qr import qr_data_uri, qr_png, qr_svg
 from render.report import SealMaterial, render_report
 from render.seal import (
@@ -42,6 +43,7 @@ from render.view import (
 __all__ = [
     "NO_DATA_SHORT",
     "NO_RECORD_SENTENCE",
+    "ENGINES",
     "CardTooLargeError",
     "DevPki",
     "DomainResult",
@@ -66,6 +68,7 @@ __all__ = [
     "render_html",
     "render_pdf",
     "render_report",
+    "report_pdf",
     "seal_pdf",
     "verify_sealed_pdf",
     "view_from_snapshot",

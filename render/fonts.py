@@ -1,4 +1,4 @@
-"""Where the CJK font files are, for Pillow (the PNG card). The PDF engines find fonts by name.
+"""Where the CJK font files are: Typst reads them for the PDF and the card; Pillow for the bench.
 
 Known Debian paths are tried first (no subprocess), then `fc-match`. A face is accepted only if
 its family name is the one asked for: fc-match always answers with *some* font, and a Latin

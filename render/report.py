@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from render.card import render_card
-from render.html import render_html
-from render.pdf import Engine, render_pdf
+from render.pdf import DEFAULT_ENGINE, Engine, report_pdf
 from render.seal import DevPki, seal_pdf
 from render.view import view_from_snapshot
 
@@ -37,11 +36,11 @@ class SealMaterial:
 
 
 def render_report(
-    snapshot: Mapping[str, Any], engine: Engine = "weasyprint", seal: SealMaterial | None = None
+    snapshot: Mapping[str, Any], engine: Engine = DEFAULT_ENGINE, seal: SealMaterial | None = None
 ) -> tuple[bytes, bytes]:
     """(PDF, PNG card) for a snapshot; the PDF is sealed when seal material is given."""
     view = view_from_snapshot(snapshot)
-    pdf = render_pdf(render_html(view), engine)
+    pdf = report_pdf(view, engine)
     if seal is not None:
         pdf = seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain, seal.key_passphrase)
     return pdf, render_card(view)

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   redis-server            # the embedded default starts its own Redis when none answers
   fonts-noto-cjk          # serif CJK font for the report PDF and the PNG card
   fonts-wqy-zenhei
-  libpango-1.0-0          # WeasyPrint's text layout
+  libpango-1.0-0          # WeasyPrint's text layout (the selectable engine, the bench baseline)
   libpangoft2-1.0-0
   libharfbuzz-subset0     # without it WeasyPrint takes ~8 s a report instead of ~0.3 s
   wkhtmltopdf             # the selectable pdfkit engine

@@ -28,7 +28,12 @@ from services.report_render import make_renderer
 from services.reports import RENDER_JOB, render_job
 from services.signing import SnapshotSigner
 from services.wechat_inbound import inbound_job
-from services.wechat_outbound import OUTBOUND_JOB, announce_bot_reports, outbound_job
+from services.wechat_outbound import (
+    OUTBOUND_JOB,
+    announce_bot_card,
+    announce_bot_reports,
+    outbound_job,
+)
 from services.wechat_webhook import INBOUND_JOB
 
 CANARY_JOB = "ops.canary"
@@ -93,8 +98,10 @@ def build_registry(settings: Settings, *, bot_engine: BotEngine | None = None) -
         signer=SnapshotSigner(settings.report_signing_key),
         data_as_of=data_as_of_for_report,
         renderer=make_renderer(settings.pki_dir),
+        on_card=announce_bot_card,
     )
-    # A report asked for in the bot is sent to its user once it is ready.
+    # A report asked for in the bot: its card goes to its user as soon as it is stored (above),
+    # its links once the sealed PDF is.
     registry.add(RENDER_JOB, announce_bot_reports(render))
     registry.add(INBOUND_JOB, inbound_job(bot_engine))
     registry.add(OUTBOUND_JOB, outbound_job())

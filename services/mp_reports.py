@@ -29,7 +29,7 @@ from services.audit import append_audit
 from services.errors import Forbidden, InvalidRequest, NotFound
 from services.identity import normalise_uscc
 from services.operators import window_consent
-from services.reports import ReportRequest, request_report, verify_url
+from services.reports import ReportRequest, parts_ready, request_report, verify_url
 from services.snapshot import related_enterprises
 from services.span import DEFAULT_YEARS
 from services.verification import signed_download_url
@@ -180,12 +180,15 @@ def describe_report(
         "created_at": report.created_at.isoformat(),
         "ready_at": report.ready_at.isoformat() if report.ready_at else None,
     }
-    if status == ReportStatus.READY:
-        view["pdf_url"] = signed_download_url(settings, report, "pdf")
+    # The card is stored before the sealed PDF: a link is given only for a file that is there.
+    parts = view["parts"] = parts_ready(report)
+    if parts["card"]:
         view["png_url"] = signed_download_url(settings, report, "png")
         view["verify_url"] = verify_url(settings, report)
         view["verify_code"] = report.verify_code
-    elif status == ReportStatus.FAILED:
+    if parts["pdf"]:
+        view["pdf_url"] = signed_download_url(settings, report, "pdf")
+    if status == ReportStatus.FAILED:
         view["failure"] = "报告生成失败，请重新申请；如多次失败请联系客服"
     return view
 
@@ -209,7 +212,7 @@ async def _describe(settings: Settings, report: Report) -> dict[str, Any]:
 # the caller's binding to it (the ORM's query building cost more than the query itself).
 _REPORT_COLUMNS = ("id", "number", "verify_code", "related_enterprise_ids", "domains", "span_from",
                    "span_to", "purpose", "channel", "operator", "status", "created_at",
-                   "ready_at")  # fmt: skip
+                   "ready_at", "png_path", "pdf_path")  # fmt: skip
 _BINDING_COLUMNS = ("id", "role", "scopes", "expires_at", "revoked_at")
 
 

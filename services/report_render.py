@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from render.report import SealMaterial, render_report
-from render.seal import DevPki, make_dev_pki
+from render.card import render_card
+from render.pdf import ENGINES, report_pdf
+from render.report import SealMaterial
+from render.seal import DevPki, make_dev_pki, seal_pdf
+from render.view import view_from_snapshot
 from services.reports import Renderer
-
-ENGINES = ("weasyprint", "wkhtmltopdf")
 
 
 def platform_pki(pki_dir: Path) -> DevPki:
@@ -18,12 +18,16 @@ def platform_pki(pki_dir: Path) -> DevPki:
 
 
 def make_renderer(pki_dir: Path) -> Renderer:
-    """(snapshot, engine) -> (sealed PDF, PNG card), to run in a thread or a worker process."""
+    """The card (snapshot -> PNG) and the sealed PDF ((snapshot, engine) -> PDF), for a thread."""
     seal = SealMaterial.from_dev_pki(platform_pki(pki_dir))
 
-    def render(snapshot: dict, engine: str) -> tuple[bytes, bytes]:
+    def card(snapshot: dict) -> bytes:
+        return render_card(view_from_snapshot(snapshot))
+
+    def pdf(snapshot: dict, engine: str) -> bytes:
         if engine not in ENGINES:
             raise ValueError(f"PDF_ENGINE must be one of {ENGINES}, got {engine!r}")
-        return render_report(snapshot, engine, seal=seal)  # type: ignore[arg-type]
+        unsealed = report_pdf(view_from_snapshot(snapshot), engine)  # type: ignore[arg-type]
+        return seal_pdf(unsealed, seal.key_pem, seal.cert_pem, seal.chain, seal.key_passphrase)
 
-    return functools.update_wrapper(render, render_report)
+    return Renderer(card=card, pdf=pdf)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
@@ -45,7 +47,19 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
 DataAsOf = Callable[[Sequence[int]], Awaitable[Mapping[int, date | None]]]
-Renderer = Callable[[dict[str, Any], str], tuple[bytes, bytes]]
+CardHook = Callable[[Report], Awaitable[None]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """The two halves of a report: the PNG card (from the snapshot alone) and the sealed PDF.
+
+    Both are synchronous and CPU-bound; `issue` runs them in a thread, the card first.
+    """
+
+    card: Callable[[dict[str, Any]], bytes]
+    pdf: Callable[[dict[str, Any], str], bytes]  # (snapshot, engine) -> sealed PDF
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,16 @@ def _enum(enum: type, value: str, code: str, message: str) -> Any:
         return enum(value)
     except ValueError:
         raise InvalidRequest(message, code=code, value=value) from None
+
+
+# Rendering is CPU-bound and never runs on the loop that serves requests. One thread per process
+# renders every report, so the process keeps one warm Typst compiler (and one font set) only.
+_RENDER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+
+
+async def in_render_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run fn(*args) in the process's render thread."""
+    return await asyncio.get_running_loop().run_in_executor(_RENDER_THREAD, fn, *args)
 
 
 def new_verify_code() -> str:
@@ -142,8 +166,14 @@ async def issue(
     data_as_of: DataAsOf,
     renderer: Renderer,
     applicant: str | None = None,
+    on_card: CardHook | None = None,
 ) -> Report:
-    """Assemble, sign, render and store one report, then mark it ready. Safe to run twice."""
+    """Assemble and sign one report, store its card, then its sealed PDF. Safe to run twice.
+
+    The card needs only the signed snapshot, so it is stored (and `on_card` told) before the PDF
+    is rendered: the report is then still `rendering`, with `png_path` set. It is `ready` once
+    the sealed PDF is stored too; parts_ready(report) says which files are there.
+    """
     if report.status == ReportStatus.READY:
         return report
     report.status = ReportStatus.RENDERING
@@ -175,14 +205,17 @@ async def issue(
         objection_channels=served_channels(settings),
     )
     digest = sha256_hex(canonical_json(snapshot))
-    # PDF and Pillow work runs in a thread: never on the loop that serves requests.
-    pdf, png = await asyncio.to_thread(renderer, snapshot, settings.pdf_engine)
     storage = LocalStorage(settings.reports_dir)
-    report.pdf_path = await asyncio.to_thread(storage.put, f"{report.number}.pdf", pdf)
+    png = await in_render_thread(renderer.card, snapshot)
     report.png_path = await asyncio.to_thread(storage.put, f"{report.number}.png", png)
     report.snapshot = snapshot
     report.snapshot_sha256 = digest
     report.signature = signer.sign(digest)
+    await report.save()
+    if on_card is not None:
+        await on_card(report)
+    pdf = await in_render_thread(renderer.pdf, snapshot, settings.pdf_engine)
+    report.pdf_path = await asyncio.to_thread(storage.put, f"{report.number}.pdf", pdf)
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.status = ReportStatus.READY
     report.ready_at = clock.utc_now()
@@ -192,6 +225,17 @@ async def issue(
     return report
 
 
+def parts_ready(report: Report) -> dict[str, bool]:
+    """Which files of a report can be fetched: the card comes first, the sealed PDF makes it ready.
+
+    png_path is saved together with the signed snapshot, so no link ever points at nothing.
+    """
+    return {
+        "card": report.png_path is not None and report.status != ReportStatus.FAILED,
+        "pdf": report.status == ReportStatus.READY and report.pdf_path is not None,
+    }
+
+
 async def fail(report: Report, reason: str) -> None:
     report.status = ReportStatus.FAILED
     report.failure_reason = reason[:500]
@@ -199,7 +243,12 @@ async def fail(report: Report, reason: str) -> None:
 
 
 def render_job(
-    *, signer: SnapshotSigner, data_as_of: DataAsOf, renderer: Renderer, max_deliveries: int = 5
+    *,
+    signer: SnapshotSigner,
+    data_as_of: DataAsOf,
+    renderer: Renderer,
+    max_deliveries: int = 5,
+    on_card: Callable[[JobContext, Report], Awaitable[None]] | None = None,
 ) -> Callable[[JobContext, dict[str, Any]], Awaitable[None]]:
     """The reports:render handler: issue the report; on the last try, mark it failed."""
 
@@ -210,10 +259,12 @@ def render_job(
         report = await Report.get_or_none(id=payload["report_id"])
         if report is None or report.status == ReportStatus.READY:
             return  # deleted, or a second delivery of a job that already finished
+        card_hook = None if on_card is None else functools.partial(on_card, ctx)
         try:
             async with rendering:
                 await issue(report, settings=ctx.settings, signer=signer, data_as_of=data_as_of,
-                            renderer=renderer, applicant=payload.get("applicant"))  # fmt: skip
+                            renderer=renderer, applicant=payload.get("applicant"),
+                            on_card=card_hook)  # fmt: skip
         except Exception as exc:
             if ctx.delivery >= max_deliveries:
                 await fail(report, f"{type(exc).__name__}: {exc}")

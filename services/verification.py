@@ -18,6 +18,7 @@ from render import wording
 from render.view import view_from_snapshot
 from services.audit import append_audit
 from services.errors import Forbidden, NotFound
+from services.reports import parts_ready
 from services.signing import SnapshotSigner, link_is_valid, sign_link
 from services.snapshot import (
     assemble_sections,
@@ -140,8 +141,9 @@ async def open_download(
     if not link_is_valid(settings.link_signing_key, path, expires, signature, None):
         raise Forbidden("下载链接无效或已过期，请重新获取", code="link_invalid")
     number, _, kind = name.rpartition(".")
-    report = await Report.get_or_none(number=number, status=ReportStatus.READY)
-    if report is None or kind not in ("pdf", "png"):
+    report = await Report.get_or_none(number=number)
+    part = {"pdf": "pdf", "png": "card"}.get(kind)
+    if report is None or part is None or not parts_ready(report)[part]:
         raise NotFound("未找到该报告文件", code="report_file_not_found")
     stored = report.pdf_path if kind == "pdf" else report.png_path
     # A PDF is hundreds of kilobytes: read it off the event loop.

@@ -36,7 +36,7 @@ from models.user import User
 from queues.producer import enqueue
 from queues.registry import Handler, JobContext
 from services.masking import mask_identifier
-from services.reports import verify_url
+from services.reports import parts_ready, verify_url
 from services.storage import LocalStorage
 from services.verification import signed_download_url
 from services.wechat_client import (
@@ -175,17 +175,19 @@ class Sender:
         if msg.kind == "image":
             data = await asyncio.to_thread(Path(msg.png_path).read_bytes)
             return [("image", lambda: self._send_image(openid, data, None))]
-        report = await self._ready_report(msg)
-        text = report_text(self.settings, report)
-        return [
-            ("image", lambda: self._send_report_card(openid, report)),
-            ("links", _bind(self.client.send_text, openid, text)),
-        ]
+        report = await self._report_with(msg, "card" if msg.kind == "report_card" else "pdf")
+        card = ("image", lambda: self._send_report_card(openid, report))
+        if msg.kind == "report_card":
+            return [card]
+        links = ("links", _bind(self.client.send_text, openid, report_text(self.settings, report)))
+        if msg.extra.get("card_sent"):
+            return [links]  # the card went out as soon as it was stored
+        return [card, links]
 
-    async def _ready_report(self, msg: OutboundMessage) -> Report:
+    async def _report_with(self, msg: OutboundMessage, part: str) -> Report:
         report = await Report.get_or_none(id=msg.report_id)
-        if report is None or report.status != ReportStatus.READY:
-            raise LookupError(f"report {msg.report_id} is not ready")
+        if report is None or not parts_ready(report)[part]:
+            raise LookupError(f"report {msg.report_id}: its {part} is not ready")
         return report
 
     async def _send_report_card(self, openid: str, report: Report) -> None:
@@ -213,7 +215,7 @@ class Sender:
     async def _fall_back(self, msg: OutboundMessage) -> None:
         """Outside the window or quota: announce a report by template, hold the message."""
         if msg.kind == "report" and self.settings.wechat_notice_template_id:
-            report = await self._ready_report(msg)
+            report = await self._report_with(msg, "pdf")
             try:
                 await self.client.send_template(
                     msg.openid,
@@ -228,6 +230,10 @@ class Sender:
                 # Unfollowed: the message still waits, in case they follow and write again.
                 log.warning("no template message to %s: %s", mask_identifier(msg.openid), exc)
         await hold(self.redis, self.job_id, msg)
+
+
+def card_announced_key(report_id: int) -> str:
+    return f"wx:report-card-announced:{report_id}"
 
 
 def _bind(
@@ -295,6 +301,19 @@ def announce_bot_reports(render: Handler) -> Handler:
     return handle
 
 
+async def announce_bot_card(ctx: JobContext, report: Report) -> None:
+    """The render job's card hook: a bot user gets the card while the PDF is being sealed."""
+    if report.channel != Channel.BOT or report.requester_id is None:
+        return
+    user = await User.get_or_none(id=report.requester_id)
+    if user is None or not user.oa_openid:
+        return
+    # Once per report, however often the render job is delivered.
+    if await ctx.redis.set(card_announced_key(report.id), "1", nx=True, ex=PART_MARK_TTL_S):
+        await enqueue_replies(ctx.redis, [OutboundMessage(user.oa_openid, "report_card",
+                                                          report_id=report.id)])  # fmt: skip
+
+
 async def _announce(redis: Redis, report_id: int) -> None:
     report = await Report.get_or_none(id=report_id).prefetch_related("requester")
     if report is None or report.channel != Channel.BOT:
@@ -303,7 +322,9 @@ async def _announce(redis: Redis, report_id: int) -> None:
     if not openid or report.status not in (ReportStatus.READY, ReportStatus.FAILED):
         return
     if report.status == ReportStatus.READY:
-        message = OutboundMessage(openid, "report", report_id=report.id)
+        card_sent = bool(await redis.exists(card_announced_key(report.id)))
+        message = OutboundMessage(openid, "report", report_id=report.id,
+                                  extra={"card_sent": True} if card_sent else {})  # fmt: skip
     else:
         message = OutboundMessage(openid, "text", text=REPORT_FAILED_TEXT.format(report.number))
     # Once per report, however often the render job is delivered.

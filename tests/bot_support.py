@@ -21,7 +21,7 @@ from models.record import Record
 from models.report import Report
 from models.user import Binding, User
 from services.identity import hash_id_number
-from services.reports import ReportRequest, issue, request_report
+from services.reports import Renderer, ReportRequest, issue, request_report
 from services.signing import SnapshotSigner
 
 # 2026-11-27 10:00 in Chongqing.
@@ -156,8 +156,7 @@ async def bound_chat(redis: Redis, settings: Settings, **kw: Any) -> tuple[Chat,
     return chat, enterprise
 
 
-def _fake_render(snapshot: dict[str, Any], engine: str) -> tuple[bytes, bytes]:
-    return b"%PDF-1.7 test", b"\x89PNG test"
+_fake_render = Renderer(card=lambda snap: b"\x89PNG test", pdf=lambda snap, e: b"%PDF-1.7 test")
 
 
 async def issued_report(settings: Settings, redis: Redis, requester: User | None) -> Report:

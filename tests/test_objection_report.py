@@ -15,7 +15,7 @@ from models.report import Report
 from render.view import view_from_snapshot
 from services import objections
 from services.departments import department_by_code
-from services.reports import ReportRequest, issue, request_report
+from services.reports import Renderer, ReportRequest, issue, request_report
 from services.signing import SnapshotSigner
 from services.snapshot import records_fingerprint
 from services.verification import verify_report
@@ -31,8 +31,8 @@ async def no_dates(domains: Any) -> dict[int, date | None]:
     return {d: date(2026, 11, 20) for d in domains}
 
 
-def fake_renderer(snapshot: dict[str, Any], engine: str) -> tuple[bytes, bytes]:
-    return b"%PDF-1.7 test", b"\x89PNG test"  # the PDF itself is tested with the reports
+# The PDF and card themselves are tested with the reports.
+fake_renderer = Renderer(card=lambda snap: b"\x89PNG test", pdf=lambda snap, e: b"%PDF-1.7 test")
 
 
 async def issued(settings: Settings, redis: Redis, uscc: str) -> Report:

@@ -17,8 +17,7 @@ from render import (
     view_from_snapshot,
 )
 from render import fonts as fonts_module
-from render.card import MAX_BYTES, WIDTH, clear_headline, wrap
-from render.fonts import load_font
+from render.card import MAX_BYTES, WIDTH, clear_headline
 from tests.test_render_support import decode_qr, domain, record, sample_snapshot, snapshot
 
 URL = "https://credit.cq.example/verify/YX20250301000123?c=K7Q2MX"
@@ -61,16 +60,6 @@ def test_a_long_name_and_many_findings_grow_the_card_instead_of_clipping() -> No
     assert image.width == 1080 and image.height > short.height + 1000
     assert len(big) <= MAX_BYTES
     assert decode_qr(image)
-
-
-def test_card_text_wraps_within_the_width_and_keeps_ascii_words_whole() -> None:
-    font = load_font("sans", 28)
-    lines = wrap("统一社会信用代码 91500000MA5U000000 " + "企业" * 40, font, 600)
-
-    assert len(lines) > 1
-    assert all(font.getlength(line) <= 600 for line in lines)
-    assert any("91500000MA5U000000" in line for line in lines)
-    assert all(font.getlength(line) <= 600 for line in wrap("A" * 200, font, 600))
 
 
 def test_qr_png_decodes_and_qr_svg_is_vector() -> None:

@@ -43,7 +43,7 @@ def test_a_sealed_report_validates_against_the_dev_root() -> None:
 
 def test_changing_one_byte_inside_the_signed_range_breaks_the_seal() -> None:
     pdf = sealed()
-    offset = pdf.index(b"WeasyPrint")  # in the /Producer string: the file still parses
+    offset = pdf.index(b"(Typst")  # in the /Creator string: the file still parses
     assert offset in signed_ranges(pdf)[0]
 
     check = verify_sealed_pdf(flip(pdf, offset), dev_pki().root())

@@ -1,6 +1,6 @@
 """Builders and cached artefacts shared by the render tests (no tests of its own).
 
-Rendering a PDF costs about a second, so each artefact is built once per test session and shared.
+A WeasyPrint PDF costs about a second, so each artefact is built once per test session and shared.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from config.catalogue import DOMAINS
-from render import make_dev_pki, render_html, render_pdf, view_from_snapshot
+from render import make_dev_pki, report_pdf, view_from_snapshot
+from render.pdf import Engine
 from render.seal import DevPki
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -111,13 +112,13 @@ def long_snapshot() -> dict[str, Any]:
 
 
 @cache
-def sample_pdf() -> bytes:
-    return render_pdf(render_html(view_from_snapshot(_sample())))
+def sample_pdf(engine: Engine = "typst") -> bytes:
+    return report_pdf(view_from_snapshot(_sample()), engine)
 
 
 @cache
-def long_pdf() -> bytes:
-    return render_pdf(render_html(view_from_snapshot(long_snapshot())))
+def long_pdf(engine: Engine = "typst") -> bytes:
+    return report_pdf(view_from_snapshot(long_snapshot()), engine)
 
 
 @dataclass(frozen=True)

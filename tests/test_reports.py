@@ -32,7 +32,7 @@ from models.report import Report
 from queues.registry import JobContext
 from services.errors import InvalidRequest, NotFound
 from services.report_render import make_renderer
-from services.reports import ReportRequest, issue, render_job, request_report
+from services.reports import Renderer, ReportRequest, issue, render_job, request_report
 from services.signing import SnapshotSigner
 from services.verification import is_genuine, signed_download_url, verify_report
 from tests.conftest import REDIS_URL
@@ -212,8 +212,10 @@ async def test_the_last_failed_delivery_marks_the_report_failed_with_a_reason(
     await make_enterprise()
     report = await request_report(redis, ReportRequest(uscc=USCC, domains="15"))
 
-    def broken(snapshot: dict, engine: str) -> tuple[bytes, bytes]:
+    def font_missing(snapshot: dict, engine: str) -> bytes:
         raise RuntimeError("font missing")
+
+    broken = Renderer(card=lambda snapshot: b"\x89PNG test", pdf=font_missing)
 
     handler = render_job(signer=SnapshotSigner(settings.report_signing_key),
                          data_as_of=no_dates, renderer=broken, max_deliveries=2)  # fmt: skip

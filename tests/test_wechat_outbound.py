@@ -221,3 +221,37 @@ async def test_a_bot_report_whose_rendering_failed_for_good_is_reported_to_its_u
     [(_, fields)] = await redis.xrange(OUTBOUND_STREAM)
     text = json.loads(fields[b"payload"])["text"]
     assert text.startswith(f"很抱歉，报告 {report.number} 生成失败")
+
+
+async def test_the_card_goes_out_before_the_pdf_and_then_only_the_links_follow(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat, alice: User
+) -> None:
+    report = await ready_report(settings_on_fake, alice)
+    report.status, report.pdf_path, report.ready_at = ReportStatus.RENDERING, None, None
+    await report.save()
+    card = OutboundMessage("o_alice", "report_card", report_id=report.id)
+    links = OutboundMessage("o_alice", "report", report_id=report.id, extra={"card_sent": True})
+
+    await send(redis, settings_on_fake, card, "1-0")
+    with pytest.raises(LookupError, match="pdf is not ready"):
+        await send(redis, settings_on_fake, links, "2-0")  # never a link to a missing PDF
+    report.status, report.pdf_path = ReportStatus.READY, report.png_path
+    await report.save()
+    await send(redis, settings_on_fake, links, "3-0")
+
+    kinds = [m.payload["msgtype"] for m in fake.sent_to("o_alice")]
+    assert kinds == ["image", "text"]
+    assert report.number in texts(fake)[0]
+
+
+async def test_a_card_message_for_a_report_without_a_card_is_not_sent(
+    redis: Redis, settings_on_fake: Settings, fake: FakeWeChat, alice: User
+) -> None:
+    report = await ready_report(settings_on_fake, alice)
+    report.status, report.png_path = ReportStatus.RENDERING, None
+    await report.save()
+
+    with pytest.raises(LookupError, match="card is not ready"):
+        await send(redis, settings_on_fake, OutboundMessage("o_alice", "report_card",
+                                                            report_id=report.id))  # fmt: skip
+    assert fake.sent_to("o_alice") == []
