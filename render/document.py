@@ -50,7 +50,7 @@ def report_document(view: ReportView) -> dict[str, Any]:
         "notes": {
             "id": "notes",
             "heading": f"{notes_no}报告说明",
-            "items": [*wording.NOTES, f"{wording.OBJECTION_QUOTE}（{wording.POLICY_NO}）"],
+            "items": list(view.notes),
         },
         "signoff": {
             "issuer": view.issuer,
@@ -69,7 +69,7 @@ def _meta(view: ReportView) -> list[dict[str, Any]]:
         who.append(run(f"　{requester.applicant}"))
     scope = f"{len(view.domain_numbers)} 个领域"
     if view.related:
-        scope += f"；本企业及关联企业 {len(view.related)} 家"
+        scope += f"；本企业及关联企业 {len(view.sections)} 家"
     rows: list[tuple[str, list[Line]]] = [
         ("报告编号", [[run(view.report_no, "mono")]]),
         ("被查询企业", [[run(view.main.enterprise_name, "strong")],
@@ -79,6 +79,7 @@ def _meta(view: ReportView) -> list[dict[str, Any]]:
         ("查询时段", [[run(f"{cn_date(view.span_from)} 至 {cn_date(view.span_to)}")]]),
         ("查询范围", [[run(scope)]]),
         ("出具时间", [[run(cn_datetime(view.issued_at))]]),
+        *([("报告规则", [[run(view.rule_set, "small")]])] if view.rule_set else []),
         ("核验", [[run("核验码 "), run(view.verify_code, "strong")],
                   [run(view.verify_url, "small")]]),
     ]  # fmt: skip
@@ -167,7 +168,8 @@ def _records(section: Section) -> dict[str, Any] | None:
         return None
     groups = []
     for d in section.found_domains:
-        lines = (*d.records, *d.arrears)  # arrears numbered after the violations
+        # Arrears (owed, then paid since) are numbered after the violations.
+        lines = (*d.records, *d.arrears, *d.arrears_paid)
         rows = [_record_row(f"{d.number}-{n}", r) for n, r in enumerate(lines, 1)]
         groups.append({"title": f"{d.number}　{d.name}领域", "rows": rows})
     return {"heading": "违法违规及欠缴信息明细", "columns": list(RECORD_COLUMNS), "groups": groups}

@@ -13,7 +13,7 @@ from functools import cache
 
 import pytest
 
-from render import ENGINES, view_from_snapshot, wording
+from render import ENGINES, view_from_snapshot
 from render.document import result_lines
 from render.pdf import Engine
 from render.view import ReportView
@@ -29,9 +29,9 @@ def facts(view: ReportView) -> Counter[str]:
         for domain in section.domains:
             for line in result_lines(domain):
                 found["".join(text for text, _ in line)] += 1
-            for record in (*domain.records, *domain.arrears):
+            for record in (*domain.records, *domain.arrears, *domain.arrears_paid):
                 found[record.decision_no] += 1
-    for note in (*wording.NOTES, wording.OBJECTION_QUOTE):
+    for note in view.notes:
         found[note] += 0
     return Counter({normalise(k): max(v, 1) for k, v in found.items()})
 
