@@ -149,7 +149,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 report = await request_report(redis, request)
                 report = await issue(
                     report, settings=settings, signer=SnapshotSigner(settings.report_signing_key),
-                    data_as_of=data_as_of_for_report, renderer=make_renderer(settings.pki_dir),
+                    data_as_of=data_as_of_for_report, renderer=make_renderer(
+                        settings.pki_dir, settings.public_base_url, settings.tsa_url),
                 )  # fmt: skip
         except ServiceError as exc:
             print(f"错误：{exc.message}", file=sys.stderr)

@@ -3,7 +3,8 @@
     view = view_from_snapshot(snapshot)          # render.view: the input contract, documented there
     html = render_html(view)                     # render.html: Jinja2, A4, autoescaped
     pdf = render_pdf(html)                       # render.pdf: WeasyPrint (or engine="wkhtmltopdf")
-    pdf = seal_pdf(pdf, key_pem, cert_pem, [])   # render.seal: PAdES B-B with pyHanko
+    pdf = seal_pdf(pdf, key_pem, cert_pem, [], attachments=..., trust=..., issuer=...)
+                                                 # render.seal: PAdES B-LTA, visible seal
     png = render_card(view)                      # render.card: 1080 px PNG for WeChat, <= 2 MB
     pdf, png = render_report(snapshot, "weasyprint", seal=SealMaterial(...))  # all of the above
 
@@ -13,16 +14,17 @@ importing this package (e.g. for the view types) stays cheap.
 """
 
 from render.card import CardTooLargeError, render_card
+from render.dev_pki import DevPki, make_dev_pki
 from render.fonts import FontNotFoundError, find_font
 from render.html import render_html
 from render.pdf import Engine, RenderError, render_pdf
 from render.qr import qr_data_uri, qr_png, qr_svg
 from render.report import SealMaterial, render_report
 from render.seal import (
-    DevPki,
+    Attachment,
+    LongTermTrust,
     SealCheck,
     async_verify_sealed_pdf,
-    make_dev_pki,
     seal_pdf,
     verify_sealed_pdf,
 )
@@ -40,6 +42,8 @@ from render.view import (
 )
 
 __all__ = [
+    "Attachment",
+    "LongTermTrust",
     "NO_DATA_SHORT",
     "NO_RECORD_SENTENCE",
     "CardTooLargeError",

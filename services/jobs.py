@@ -92,7 +92,7 @@ def build_registry(settings: Settings, *, bot_engine: BotEngine | None = None) -
     render = render_job(
         signer=SnapshotSigner(settings.report_signing_key),
         data_as_of=data_as_of_for_report,
-        renderer=make_renderer(settings.pki_dir),
+        renderer=make_renderer(settings.pki_dir, settings.public_base_url, settings.tsa_url),
     )
     # A report asked for in the bot is sent to its user once it is ready.
     registry.add(RENDER_JOB, announce_bot_reports(render))

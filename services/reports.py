@@ -21,10 +21,13 @@ from models.enums import Channel, RelationKind, ReportPurpose, ReportStatus
 from models.report import Report
 from queues.producer import enqueue
 from queues.registry import JobContext
+from render.seal import Attachment
 from services.audit import append_audit
 from services.errors import InvalidRequest, NotFound
+from services.evidence import evidence_files
 from services.identity import normalise_uscc
 from services.signing import SnapshotSigner
+from services.signing_keys import record_key_in_use
 from services.snapshot import (
     assemble_sections,
     build_snapshot,
@@ -44,7 +47,8 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
 DataAsOf = Callable[[Sequence[int]], Awaitable[Mapping[int, date | None]]]
-Renderer = Callable[[dict[str, Any], str], tuple[bytes, bytes]]
+# (snapshot, engine, files to embed before sealing) -> (sealed PDF, PNG card)
+Renderer = Callable[[dict[str, Any], str, Sequence[Attachment]], tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True)
@@ -168,15 +172,20 @@ async def issue(
         span=span,
         sections=sections,
     )
-    digest = sha256_hex(canonical_json(snapshot))
+    canonical = canonical_json(snapshot)
+    digest = sha256_hex(canonical)
+    await record_key_in_use(signer)
+    signature = signer.sign(canonical)
+    evidence = evidence_files(canonical, signature, signer.key_id)
     # PDF and Pillow work runs in a thread: never on the loop that serves requests.
-    pdf, png = await asyncio.to_thread(renderer, snapshot, settings.pdf_engine)
+    pdf, png = await asyncio.to_thread(renderer, snapshot, settings.pdf_engine, evidence)
     storage = LocalStorage(settings.reports_dir)
     report.pdf_path = await asyncio.to_thread(storage.put, f"{report.number}.pdf", pdf)
     report.png_path = await asyncio.to_thread(storage.put, f"{report.number}.png", png)
     report.snapshot = snapshot
     report.snapshot_sha256 = digest
-    report.signature = signer.sign(digest)
+    report.signature = signature
+    report.signing_key_id = signer.key_id
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.status = ReportStatus.READY
     report.ready_at = datetime.now(UTC)

@@ -156,7 +156,7 @@ async def bound_chat(redis: Redis, settings: Settings, **kw: Any) -> tuple[Chat,
     return chat, enterprise
 
 
-def _fake_render(snapshot: dict[str, Any], engine: str) -> tuple[bytes, bytes]:
+def _fake_render(snapshot: dict[str, Any], engine: str, evidence: Any) -> tuple[bytes, bytes]:
     return b"%PDF-1.7 test", b"\x89PNG test"
 
 

@@ -31,7 +31,7 @@ async def no_dates(domains: Any) -> dict[int, date | None]:
     return {d: date(2026, 11, 20) for d in domains}
 
 
-def fake_renderer(snapshot: dict[str, Any], engine: str) -> tuple[bytes, bytes]:
+def fake_renderer(snapshot: dict[str, Any], engine: str, evidence: Any) -> tuple[bytes, bytes]:
     return b"%PDF-1.7 test", b"\x89PNG test"  # the PDF itself is tested with the reports
 
 

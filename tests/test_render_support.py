@@ -22,7 +22,7 @@ from pypdf import PdfReader
 
 from config.catalogue import DOMAINS
 from render import make_dev_pki, render_html, render_pdf, view_from_snapshot
-from render.seal import DevPki
+from render.dev_pki import DevPki
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = DATA / "render" / "sample_snapshot.json"
