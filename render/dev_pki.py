@@ -48,11 +48,12 @@ class DevPki:
         """(key, cert) of the time-stamping authority."""
         return self.tsa_key.read_bytes(), self.tsa_cert.read_bytes()
 
-    def crl(self) -> bytes:
-        """A fresh DER CRL signed by the root, listing every revoked certificate."""
+    def crl(self, at: datetime | None = None) -> bytes:
+        """A fresh DER CRL signed by the root, listing every revoked certificate; `at` dates it
+        (tests ask for the CRL a validator would fetch years from now)."""
         root_key = serialization.load_pem_private_key(self.root_key.read_bytes(), password=None)
         root = x509.load_pem_x509_certificate(self.root())
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(root.subject)

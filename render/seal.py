@@ -213,6 +213,7 @@ async def async_verify_sealed_pdf(
         root = _one_cert(trust_root_pem)
         given = [asn1_crl.CertificateList.load(der) for der in crls]
         dss = reader.root.get("/DSS")
+        dss = dss.get_object() if dss is not None else None
         in_file = [asn1_crl.CertificateList.load(c.get_object().data)
                    for c in (dss.get("/CRLs", []) if dss else [])]  # fmt: skip
         context = ValidationContext(trust_roots=[root], crls=given + in_file,
@@ -226,17 +227,14 @@ async def async_verify_sealed_pdf(
         return SealCheck(valid=False, reason=f"无法校验：{type(e).__name__}: {e}")
     level = status.modification_level
     only_ltv = level is None or level <= ModificationLevel.LTA_UPDATES
-    # After the seal only validation data may follow, closed by a document timestamp that itself
-    # covers every byte to the end of the file.
-    archived = bool(
-        archive
-        and archive.intact
-        and archive.trusted
-        and archive.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    # After the seal only validation data and document timestamps may follow (pyHanko's diff
+    # analysis), each revision closed properly: stray bytes after the last %%EOF are a change too.
+    tail_clean = pdf.rstrip().endswith(b"%%EOF")
+    whole = tail_clean and (
+        status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        or (status.coverage == SignatureCoverageLevel.ENTIRE_REVISION and only_ltv)
     )
-    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
-        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION and only_ltv and archived
-    )
+    archived = bool(archive and archive.intact and archive.trusted and archive.valid)
     ts = status.timestamp_validity
     valid = bool(status.intact and status.valid and status.trusted and whole)
     valid = valid and (ts is None or bool(ts.valid and ts.intact and ts.trusted))

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from render.fonts import load_font
 
-SEAL_RED = (200, 16, 26, 255)
+SEAL_RED = (200, 16, 26, 215)  # like ink: the name under it stays legible
 NOTE_GREY = (70, 70, 70, 255)
 SEAL_DIAMETER_PT = 119  # 42 mm, the usual size of an official round seal
 NOTE_WIDTH_PT = 150
@@ -90,7 +90,7 @@ def place_seal(pdf: bytes, issuer: str) -> Placement:
     r = SEAL_DIAMETER_PT / 2
     if hits:
         x, y = hits[-1]
-        cx, cy = x + len(issuer) * 11 / 2, y + 4  # the name is set at 11 pt, one em a character
+        cx, cy = x + len(issuer) * 11 / 2, y - 6  # the name is set at 11 pt, one em a character
         found = True
     else:
         cx, cy, found = width - 72 - r, 160.0, False

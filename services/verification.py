@@ -36,7 +36,7 @@ DATA_CHANGED = "报告出具后数据已更新"
 DATA_UNCHANGED = "报告出具后数据未发生变化"
 
 
-async def _ready_report(report_no: str, code: str) -> Report:
+async def ready_report(report_no: str, code: str) -> Report:
     report = await Report.get_or_none(number=report_no)
     given = (code or "").strip().upper().encode()
     if report is None or not hmac.compare_digest(report.verify_code.encode(), given):
@@ -93,6 +93,17 @@ def _relation_label(value: str | None) -> str:
         return value
 
 
+def rule_set_label(rule_set: Any) -> str | None:
+    """The rule set a snapshot names, if any, as one line (its shape is the snapshot's own)."""
+    if not rule_set:
+        return None
+    if not isinstance(rule_set, Mapping):
+        return str(rule_set)
+    name = rule_set.get("name") or rule_set.get("title") or rule_set.get("id") or ""
+    version = rule_set.get("version")
+    return f"{name}（{version}）" if version else str(name or canonical_json(rule_set).decode())
+
+
 def section_summary(section: Mapping[str, Any]) -> dict[str, Any]:
     """One enterprise as the verify page shows it: who, how related, and what each domain found."""
     domains = []
@@ -116,7 +127,7 @@ async def verify_report(
     report_no: str, code: str, signer: SnapshotSigner, actor: str = "verifier"
 ) -> dict[str, Any]:
     """Is the report genuine, what does it cover, and has its data changed since issue?"""
-    report = await _ready_report(report_no, code)
+    report = await ready_report(report_no, code)
     await record_key_in_use(signer)  # a ring that predates key ids starts with the current key
     snapshot = report.snapshot
     genuine = await is_genuine(report)
@@ -147,6 +158,7 @@ async def verify_report(
         "purpose": snapshot.get("purpose"),
         "purpose_label": _purpose_label(str(snapshot.get("purpose", ""))),
         "rule_set": snapshot.get("rule_set"),
+        "rule_set_label": rule_set_label(snapshot.get("rule_set")),
         "domains": report.domains,
         "span": snapshot["span"],
         "span_label": f"{_cn_date(snapshot['span']['from'])} 至 {_cn_date(snapshot['span']['to'])}",
@@ -164,7 +176,7 @@ async def verify_report(
 
 async def report_evidence(report_no: str, code: str, signer: SnapshotSigner) -> dict[str, Any]:
     """/verify/{no}.json: the signed snapshot, signature and key id, for checking elsewhere."""
-    report = await _ready_report(report_no, code)
+    report = await ready_report(report_no, code)
     await record_key_in_use(signer)
     body = evidence_document(
         canonical_json(report.snapshot), report.signature or "", report.signing_key_id

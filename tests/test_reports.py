@@ -305,8 +305,15 @@ async def test_the_report_and_verify_commands_issue_and_check_a_report(
     assert pdf.exists() and (tmp_path / "out" / f"{number}.png").exists()
     checked = run("verify", number, code, "--pdf", str(pdf))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "报告真实有效" in checked.stdout and "一致" in checked.stdout
+    assert checked.stdout.splitlines()[0] == "报告真实有效，出具后数据未变化"
+    assert "电子签章有效" in checked.stdout and "内嵌报告快照的签名有效" in checked.stdout
     pdf.write_bytes(pdf.read_bytes() + b"\n%tamper")
-    assert run("verify", number, code, "--pdf", str(pdf)).returncode == 1
+    tampered = run("verify", number, code, "--pdf", str(pdf))
+    assert tampered.returncode == 1
+    assert tampered.stdout.splitlines()[0] == "PDF 文件核验未通过，请勿采信"
+    unknown = run("verify", number, "WRONGCOD")
+    assert unknown.returncode == 2 and unknown.stdout.startswith("无法核验：未找到该报告")
+    unreadable = run("verify", number, code, "--pdf", str(tmp_path / "missing.pdf"))
+    assert unreadable.returncode == 2 and unreadable.stdout.startswith("无法核验")
     refused = run("report", "--uscc", "123", "--out", str(tmp_path / "out"))
     assert refused.returncode == 2 and "统一社会信用代码无效" in refused.stderr
