@@ -36,7 +36,8 @@ class TimeStampAuthority:
             token = self._token(imprint, req["nonce"].native)
         except Exception:
             status = tsp.PKIStatusInfo({"status": "rejection", "fail_info": {"bad_request"}})
-            return tsp.TimeStampResp({"status": status}).dump()
+            body = status.dump()  # asn1crypto insists on a token: a SEQUENCE of the status alone
+            return b"\x30" + bytes([len(body)]) + body
         granted = tsp.PKIStatusInfo({"status": "granted"})
         return tsp.TimeStampResp({"status": granted, "time_stamp_token": token}).dump()
 
