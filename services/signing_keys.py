@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from tortoise.functions import Min
 
 from models.report import Report
 from models.signing_key import SigningKey
@@ -25,8 +24,8 @@ async def record_key_in_use(signer: SnapshotSigner) -> None:
     now = datetime.now(UTC)
     if not await SigningKey.exists():
         # The first key recorded signed every report before the ring existed.
-        first = await Report.annotate(t=Min("created_at")).first().values_list("t", flat=True)
-        start = first or now
+        first = await Report.all().order_by("created_at").first()
+        start = first.created_at if first else now
     else:
         start = now
     await SigningKey.filter(valid_to=None).exclude(key_id=signer.key_id).update(valid_to=now)
