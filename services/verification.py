@@ -37,7 +37,9 @@ DATA_UNCHANGED = "报告出具后数据未发生变化"
 
 
 async def ready_report(report_no: str, code: str) -> Report:
-    report = await Report.get_or_none(number=report_no)
+    # Anything that cannot be a report number is simply not found (not a database error).
+    well_formed = report_no.isascii() and report_no.isalnum() and len(report_no) <= 32
+    report = await Report.get_or_none(number=report_no) if well_formed else None
     given = (code or "").strip().upper().encode()
     if report is None or not hmac.compare_digest(report.verify_code.encode(), given):
         raise NotFound(NOT_FOUND_MESSAGE, code="report_not_found")

@@ -1,4 +1,5 @@
-"""The OpenAPI document at /api/openapi.json describes exactly the /api routes."""
+"""The OpenAPI document at /api/openapi.json describes exactly the /api routes and the public
+verification JSON."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from handlers.app import create_app
 from handlers.openapi import build_document
 
 METHODS = {"get", "post", "put", "patch", "delete"}
+# Public JSON outside /api that the document describes too.
+PUBLIC = {"/verify/keys.json", "/verify/{report_no}.json"}
 
 
 def api_routes(settings) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -19,7 +22,7 @@ def api_routes(settings) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def
         (route.method.lower(), route.resource.canonical)
         for route in app.router.routes()
         if route.resource is not None
-        and route.resource.canonical.startswith("/api/")
+        and (route.resource.canonical.startswith("/api/") or route.resource.canonical in PUBLIC)
         and route.method not in ("HEAD", "OPTIONS", "*")
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -22,7 +23,7 @@ from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
 from render.seal import verify_sealed_pdf
-from services.pdf_check import check_pdf
+from services.pdf_check import MAX_PDF_BYTES, check_pdf
 from services.signing import SnapshotSigner
 from services.signing_keys import published_keys
 from services.verification import verify_report
@@ -159,3 +160,24 @@ async def test_a_report_issued_before_this_format_still_verifies(
     old = subprocess.run([sys.executable, "-I", str(OFFLINE), "old.pdf", "keys.json"],
                          cwd=tmp_path, capture_output=True, text=True, env={})  # fmt: skip
     assert old.returncode == 1 and "未通过" in old.stdout
+
+
+async def test_the_optional_server_side_check_takes_the_pdf_and_caps_its_size(
+    cli, settings: Settings, redis: Redis
+):
+    report = await issued(settings, redis, domains="15")
+    pdf = (settings.reports_dir / report.pdf_path).read_bytes()
+    path = f"/verify/{report.number}/check?c={report.verify_code}"
+    ok = await cli.post(path, data=io.BytesIO(pdf), headers={"Content-Type": "application/pdf"})
+    body = await ok.json()
+    assert ok.status == 200 and body["genuine"], body
+    assert (
+        body["findings"][0].startswith("电子签章有效") and ok.headers["Cache-Control"] == "no-store"
+    )
+    changed = pdf.replace(b"/Producer", b"/Producex", 1)
+    bad = await (await cli.post(path, data=io.BytesIO(changed))).json()
+    assert not bad["genuine"] and "电子签章无效" in bad["findings"][0]
+    too_big = await cli.post(path, data=io.BytesIO(b"0" * (MAX_PDF_BYTES + 1)))
+    assert too_big.status == 400 and (await too_big.json())["code"] == "pdf_too_large"
+    wrong = await cli.post(f"/verify/{report.number}/check?c=AAAAAAAA", data=io.BytesIO(pdf))
+    assert wrong.status == 404
