@@ -12,6 +12,8 @@ after one warm-up render:
   (weasyprint.HTML(string=html).write_pdf with one FontConfiguration), interleaved run by run so
   both see the same machine state;
 - seal: seal_pdf on that PDF (PAdES B-B, ECDSA P-256), and verify_sealed_pdf;
+- seal B-LTA: the same with the visible seal, an RFC 3161 timestamp from the in-process dev TSA,
+  the DSS (chain and CRL) and a document timestamp, as reports are sealed;
 - card: render_card (Pillow, PNG), whose target is p50 < 80 ms;
 - report: render_report (view, HTML, PDF, seal and card), against bare engine + card + seal.
 """
@@ -100,7 +102,13 @@ def bench_case(
     verify_sealed_pdf(sealed, root)
     render_report(snap, seal=seal)
 
-    t: dict[str, list[float]] = {k: [] for k in ("html", "pdf", "bare", "card", "seal", "verify")}
+    def lta() -> bytes:
+        return seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain, trust=seal.trust,
+                        issuer=view.issuer)  # fmt: skip
+
+    lta()
+    keys = ("html", "pdf", "bare", "card", "seal", "lta", "verify")
+    t: dict[str, list[float]] = {k: [] for k in keys}
     t.update(report=[], report_bare=[], wk=[])
     for i in range(runs):
         t["html"].append(timed(lambda: render_html(view_from_snapshot(snap))))
@@ -109,6 +117,7 @@ def bench_case(
             t[step].append(timed(bare if step == "bare" else lambda: render_pdf(html)))
         t["card"].append(timed(lambda: render_card(view)))
         t["seal"].append(timed(lambda: seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)))
+        t["lta"].append(timed(lta))
         t["verify"].append(timed(lambda: verify_sealed_pdf(sealed, root)))
         t["report_bare"].append(
             timed(
@@ -138,6 +147,7 @@ def bench_case(
         lines.append(row("pdf: render_pdf (wkhtmltopdf via pdfkit)", t["wk"], t["bare"]))
     lines += [
         row("seal: seal_pdf (PAdES B-B, P-256)", t["seal"]),
+        row("seal: B-LTA + visible seal (dev TSA)", t["lta"], t["seal"]),
         row("verify: verify_sealed_pdf", t["verify"]),
         row("card: render_card (PNG, 1080 px)", t["card"]),
         row("baseline: bare engine + seal + card", t["report_bare"]),
@@ -156,6 +166,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pki-") as directory:  # no keys left behind
         pki = make_dev_pki(Path(directory))
         seal, root = SealMaterial.from_dev_pki(pki), pki.root()
+        run_cases(args, related, seal, root)
+
+
+def run_cases(args: argparse.Namespace, related: dict[str, Any], seal: SealMaterial,
+              root: bytes) -> None:  # fmt: skip
     print(
         f"$ .venv/bin/python -m bench.render --runs {args.runs}"
         + (" --wkhtmltopdf" * args.wkhtmltopdf)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
@@ -54,8 +55,10 @@ def seal_image(issuer: str, size: int = SEAL_DIAMETER_PT * PX_PER_PT) -> Image.I
     return img
 
 
+@lru_cache(maxsize=8)
 def appearance_image(issuer: str) -> Image.Image:
-    """The seal with the note to its left, as one transparent image."""
+    """The seal with the note to its left, as one transparent image (drawn once per issuer and
+    process; callers only read it)."""
     seal = seal_image(issuer)
     width = (SEAL_DIAMETER_PT + NOTE_WIDTH_PT) * PX_PER_PT
     img = Image.new("RGBA", (width, seal.height), (0, 0, 0, 0))
