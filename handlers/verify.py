@@ -9,6 +9,7 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS, SIGNER
 from handlers.templates_env import render_page
+from services.audit import append_audit
 from services.errors import InvalidRequest, NotFound
 from services.pdf_check import MAX_PDF_BYTES, check_pdf
 from services.ratelimit import check_rate
@@ -73,8 +74,9 @@ async def evidence(request: web.Request) -> web.StreamResponse:
     """The canonical snapshot, its signature and key id: what tools/verify_offline.py checks."""
     await check_rate(request.app[REDIS], f"verify:{_client(request)}", VERIFY_PER_MINUTE)
     body = await report_evidence(
-        request.match_info["report_no"], request.query.get("c", ""), request.app[SIGNER]
-    )
+        request.match_info["report_no"], request.query.get("c", ""), request.app[SIGNER],
+        actor=f"verifier@{_client(request)}",
+    )  # fmt: skip
     return _no_store(web.json_response(body))
 
 
@@ -90,6 +92,8 @@ async def check_upload(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     root = platform_pki(settings.pki_dir, settings.public_base_url).root()
     checked = await check_pdf(pdf, root, report)
+    await append_audit(f"verifier@{_client(request)}", "report.pdf_checked", "report",
+                       report.number, {"genuine": checked.genuine})  # fmt: skip
     return _no_store(web.json_response({"genuine": checked.genuine, "findings": checked.lines()}))
 
 

@@ -90,7 +90,7 @@ def seal_pdf(
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    cert = _one_cert(signer_cert_pem)
+    cert = one_cert(signer_cert_pem)
     extra = [c for pem in chain for c in load_certs_from_pemder_data(pem)]
     signer = signers.SimpleSigner(
         signing_cert=cert,
@@ -127,7 +127,7 @@ def _long_term(trust: LongTermTrust | None, extra: Sequence[object]) -> dict[str
 
     crls = [asn1_crl.CertificateList.load(der) for der in trust.crls()]
     context = ValidationContext(
-        trust_roots=[_one_cert(trust.root_pem)],
+        trust_roots=[one_cert(trust.root_pem)],
         other_certs=list(extra),
         crls=crls,
         allow_fetching=not crls,
@@ -210,7 +210,7 @@ async def async_verify_sealed_pdf(
         seals = [s for s in signatures if s.field_name == SEAL_FIELD]
         if not seals:
             return SealCheck(valid=False, reason="未找到电子签章")
-        root = _one_cert(trust_root_pem)
+        root = one_cert(trust_root_pem)
         given = [asn1_crl.CertificateList.load(der) for der in crls]
         dss = reader.root.get("/DSS")
         dss = dss.get_object() if dss is not None else None
@@ -263,7 +263,7 @@ def _why(intact: bool, trusted: bool, whole: bool) -> str:
     return "签章无效"
 
 
-def _one_cert(pem: bytes) -> object:
+def one_cert(pem: bytes) -> object:
     from pyhanko.keys import load_certs_from_pemder_data
 
     certs = list(load_certs_from_pemder_data(pem))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from render.seal import SEAL_FIELD, _one_cert
+from render.seal import SEAL_FIELD, one_cert
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ async def _validate(
     if not seals:
         return ArchivalCheck(False, "未找到电子签章", None)
     policy = CertValidationPolicySpec(
-        trust_manager=SimpleTrustManager.build(trust_roots=[_one_cert(root_pem)]),
+        trust_manager=SimpleTrustManager.build(trust_roots=[one_cert(root_pem)]),
         revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO),
     )
     known = [CRLContainer(asn1_crl.CertificateList.load(der)) for der in crls]

@@ -176,10 +176,13 @@ async def verify_report(
     }
 
 
-async def report_evidence(report_no: str, code: str, signer: SnapshotSigner) -> dict[str, Any]:
+async def report_evidence(
+    report_no: str, code: str, signer: SnapshotSigner, actor: str = "verifier"
+) -> dict[str, Any]:
     """/verify/{no}.json: the signed snapshot, signature and key id, for checking elsewhere."""
     report = await ready_report(report_no, code)
     await record_key_in_use(signer)
+    await append_audit(actor, "report.evidence_fetched", "report", report.number, {})
     body = evidence_document(
         canonical_json(report.snapshot), report.signature or "", report.signing_key_id
     )

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from models.audit import AuditEntry
 from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
@@ -55,6 +56,7 @@ async def test_keys_json_and_the_evidence_route_let_anyone_check_the_signature(
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
     public.verify(bytes.fromhex(body["signature"]["signature"]), signed)  # raises if wrong
 
+    assert await AuditEntry.filter(action="report.evidence_fetched").count() == 1
     wrong = await cli.get(f"/verify/{report.number}.json?c=AAAAAAAA")
     assert wrong.status == 404 and (await wrong.json())["code"] == "report_not_found"
     page = await cli.get(f"/verify/{report.number}?c={report.verify_code}")
@@ -181,3 +183,5 @@ async def test_the_optional_server_side_check_takes_the_pdf_and_caps_its_size(
     assert too_big.status == 400 and (await too_big.json())["code"] == "pdf_too_large"
     wrong = await cli.post(f"/verify/{report.number}/check?c=AAAAAAAA", data=io.BytesIO(pdf))
     assert wrong.status == 404
+    audited = await AuditEntry.filter(action="report.pdf_checked", object_id=report.number)
+    assert [a.detail["genuine"] for a in audited] == [True, False]
