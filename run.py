@@ -34,14 +34,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     port = args.port or settings.port
     base = settings.public_base_url
-    app = create_app(settings, with_workers=args.with_workers)
+    app = create_app(settings, with_workers=args.with_workers, with_dev_pki=args.with_dev_pki)
     print("YuCredit 已启动 / is running:")
     pages = (
         ("运维视图", "/ops"),
         ("队列 JSON", "/ops/api/queues"),
         ("监控指标", "/metrics"),
         ("报告核验", "/verify"),
-        ("核验公钥", "/verify/pubkey"),
+        ("核验公钥", "/verify/keys.json"),
+        ("根证书", "/verify/root.pem"),
         ("健康检查", "/healthz"),
         ("就绪检查", "/readyz"),
     )
@@ -50,6 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  运维令牌（OPS_TOKEN）见 {settings_source()}")
     if args.with_workers:
         print(f"  队列消费者已随服务启动，并发 {args.with_workers}")
+    if args.with_dev_pki:
+        print(f"  {'开发 CA 吊销列表':<8} {base}/verify/pki/root.crl")
+        print(f"  {'开发时间戳服务':<8} {base}/verify/pki/tsa")
     if args.with_fake_wechat:
         app.cleanup_ctx.append(fake_wechat_ctx(settings))
         print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
@@ -155,7 +159,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 report = await request_report(redis, request)
                 report = await issue(
                     report, settings=settings, signer=SnapshotSigner(settings.report_signing_key),
-                    data_as_of=data_as_of_for_report, renderer=make_renderer(settings.pki_dir),
+                    data_as_of=data_as_of_for_report, renderer=make_renderer(
+                        settings.pki_dir, settings.public_base_url, settings.tsa_url),
                 )  # fmt: skip
         except ServiceError as exc:
             print(f"错误：{exc.message}", file=sys.stderr)
@@ -176,15 +181,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    import hashlib
+    """Verdict first. Exit 0: genuine (and the PDF, if given, is the one issued, sealed and
+    signed); 1: not genuine or not matching; 2: unknown report, wrong code or unreadable file."""
     from pathlib import Path
 
     from services.db import database
     from services.errors import ServiceError
+    from services.pdf_check import check_pdf
+    from services.report_render import platform_pki
     from services.signing import SnapshotSigner
-    from services.verification import verify_report
+    from services.verification import ready_report, verify_report
 
     settings = load_settings()
+    try:
+        pdf = Path(args.pdf).read_bytes() if args.pdf else None
+    except OSError as exc:
+        print(f"无法核验：读取 PDF 文件失败（{exc.strerror}）")
+        return 2
 
     async def go() -> int:
         async with database(settings.database_url):
@@ -193,18 +206,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     args.report_no, args.code, SnapshotSigner(settings.report_signing_key),
                     actor="cli",
                 )  # fmt: skip
+                report = await ready_report(args.report_no, args.code)
             except ServiceError as exc:
-                print(f"错误：{exc.message}", file=sys.stderr)
+                print(f"无法核验：{exc.message}")
                 return 2
-        print(f"{result['verdict']}；{result['data_status']}")
+            root = platform_pki(settings.pki_dir, settings.public_base_url).root()
+            checked = await check_pdf(pdf, root, report) if pdf is not None else None
+        ok = result["genuine"] and (checked is None or checked.genuine)
+        if checked is not None and not checked.genuine:
+            print("PDF 文件核验未通过，请勿采信")
+        else:
+            print(result["headline"] if ok else result["verdict"])
+        print(f"  {result['data_status']}")
         print(f"  企业 {result['enterprise_name']}（{result['uscc']}）")
-        print(f"  报告期 {result['span']['from']} 至 {result['span']['to']}")
-        ok = result["genuine"]
-        if args.pdf:
-            digest = hashlib.sha256(Path(args.pdf).read_bytes()).hexdigest()
-            same = digest == result["pdf_sha256"]
-            print(f"  PDF 文件{'与出具的文件一致' if same else '与出具的文件不一致，请勿采信'}")
-            ok = ok and same
+        print(f"  报告期 {result['span_label']}；出具时间 {result['issued_at_label']}")
+        for line in checked.lines() if checked is not None else []:
+            print(f"  {line}")
         return 0 if ok else 1
 
     return asyncio.run(go())
@@ -582,6 +599,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-fake-wechat",
         action="store_true",
         help="also serve the local fake of WeChat's API at WECHAT_API_BASE (development)",
+    )
+    serve.add_argument(
+        "--with-dev-pki",
+        action="store_true",
+        help="also serve the development CA's CRL and TSA under /verify/pki/ (development)",
     )
     add("migrate", cmd_migrate, "apply database migrations and sync the domain catalogue")
     seed = add("seed", cmd_seed, "load deterministic demo data")

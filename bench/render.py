@@ -13,6 +13,8 @@ after one warm-up render:
   interleaved run by run so both see the same machine state; also render_pdf(html) (WeasyPrint
   through render/, the selectable engine);
 - seal: seal_pdf on that PDF (PAdES B-B, ECDSA P-256), and verify_sealed_pdf;
+- seal B-LTA: the same with the visible seal, an RFC 3161 timestamp from the in-process dev TSA,
+  the DSS (chain and CRL) and a document timestamp, as reports are sealed;
 - card: render_card (Typst, PNG, 1080 px), whose target is p50 < 80 ms, against the same card
   drawn with Pillow (bench/pillow_card.py, the card before Typst);
 - report: render_report (view, Typst PDF, seal and card), against bare WeasyPrint + seal + card.
@@ -111,8 +113,13 @@ def bench_case(
     verify_sealed_pdf(sealed, root)
     render_report(snap, seal=seal)
 
-    t: dict[str, list[float]] = {k: [] for k in ("html", "pdf", "bare", "card", "seal", "verify")}
-    t["weasy"], t["card_pillow"] = [], []
+    def lta() -> bytes:
+        return seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain, trust=seal.trust,
+                        issuer=view.issuer)  # fmt: skip
+
+    lta()
+    keys = ("html", "pdf", "bare", "card", "seal", "lta", "verify", "weasy", "card_pillow")
+    t: dict[str, list[float]] = {k: [] for k in keys}
     t.update(report=[], report_bare=[], wk=[])
     for i in range(runs):
         t["html"].append(timed(lambda: render_html(view_from_snapshot(snap))))
@@ -123,6 +130,7 @@ def bench_case(
         t["card"].append(timed(lambda: render_card(view)))
         t["card_pillow"].append(timed(lambda: pillow_card(view)))
         t["seal"].append(timed(lambda: seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)))
+        t["lta"].append(timed(lta))
         t["verify"].append(timed(lambda: verify_sealed_pdf(sealed, root)))
         t["report_bare"].append(
             timed(
@@ -153,6 +161,7 @@ def bench_case(
         lines.append(row("pdf: render_pdf (wkhtmltopdf via pdfkit)", t["wk"], t["bare"]))
     lines += [
         row("seal: seal_pdf (PAdES B-B, P-256)", t["seal"]),
+        row("seal: B-LTA + visible seal (dev TSA)", t["lta"], t["seal"]),
         row("verify: verify_sealed_pdf", t["verify"]),
         row("baseline: the card drawn with Pillow", t["card_pillow"]),
         row("card: render_card (Typst, PNG, 1080 px)", t["card"], t["card_pillow"]),
@@ -199,6 +208,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pki-") as directory:  # no keys left behind
         pki = make_dev_pki(Path(directory))
         seal, root = SealMaterial.from_dev_pki(pki), pki.root()
+        run_cases(args, related, seal, root)
+
+
+def run_cases(args: argparse.Namespace, related: dict[str, Any], seal: SealMaterial,
+              root: bytes) -> None:  # fmt: skip
     print(
         f"$ .venv/bin/python -m bench.render --runs {args.runs}"
         + (" --wkhtmltopdf" * args.wkhtmltopdf)

@@ -66,6 +66,9 @@ class Settings:
     channels: str = "miniprogram,bot,hall"
     # The platform's sealing certificate and key (PEM); a development CA is made here if absent.
     pki_dir: Path = field(default=VAR_DIR / "pki")
+    # The RFC 3161 time-stamping authority for the seal's timestamps (PAdES B-T and B-LTA). Empty:
+    # the development TSA under pki_dir, in-process (also served at /verify/pki/tsa).
+    tsa_url: str = ""
     # How long a download link works, in seconds.
     link_ttl_s: int = 3600
     # Years that chinesecalendar does not cover fall back to these overrides.

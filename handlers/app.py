@@ -12,6 +12,7 @@ from config.settings import Settings
 from handlers import (
     dept,
     dept_objections,
+    dev_pki,
     health,
     metrics,
     mp,
@@ -69,8 +70,11 @@ def workers_ctx(concurrency: int) -> Callable[[web.Application], AsyncIterator[N
     return ctx
 
 
-def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
-    """The application; with_workers > 0 also runs queue workers with that concurrency."""
+def create_app(
+    settings: Settings, *, with_workers: int = 0, with_dev_pki: bool = False
+) -> web.Application:
+    """The application; with_workers > 0 also runs queue workers with that concurrency;
+    with_dev_pki serves the development CA's CRL and TSA (handlers.dev_pki)."""
     app = web.Application(
         middlewares=[request_id_middleware, metrics.metrics_middleware, error_middleware],
         client_max_size=64 * 1024 * 1024,
@@ -84,6 +88,8 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
     metrics.setup(app)
     ops.setup(app)
     dept.setup(app)
+    if with_dev_pki:
+        dev_pki.setup(app)  # before verify's /verify/{report_no}: these paths are more specific
     verify.setup(app)
     mp_objections.setup(app)  # issue 7: objections
     dept_objections.setup(app)

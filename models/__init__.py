@@ -11,4 +11,5 @@ MODEL_MODULES = [
     "models.department_key",
     "models.ingest_batch",
     "models.record_version",
+    "models.signing_key",
 ]

@@ -3,7 +3,8 @@
     view = view_from_snapshot(snapshot)          # render.view: the input contract, documented there
     pdf = report_pdf(view)                       # render.pdf: Typst, or "weasyprint"/"wkhtmltopdf"
     html = render_html(view)                     # render.html: Jinja2, A4, for the HTML engines
-    pdf = seal_pdf(pdf, key_pem, cert_pem, [])   # render.seal: PAdES B-B with pyHanko
+    pdf = seal_pdf(pdf, key_pem, cert_pem, [], attachments=..., trust=..., issuer=...)
+                                                 # render.seal: PAdES B-LTA, visible seal
     png = render_card(view)                      # render.card: 1080 px PNG for WeChat, <= 2 MB
     pdf, png = render_report(snapshot, "typst", seal=SealMaterial(...))  # all of the above
 
@@ -14,16 +15,17 @@ importing this package (e.g. for the view types) stays cheap.
 """
 
 from render.card import CardTooLargeError, render_card
+from render.dev_pki import DevPki, make_dev_pki
 from render.fonts import FontNotFoundError, find_font
 from render.html import render_html
 from render.pdf import ENGINES, Engine, RenderError, render_pdf, report_pdf
 from render.qr import qr_data_uri, qr_png, qr_svg
 from render.report import SealMaterial, render_report
 from render.seal import (
-    DevPki,
+    Attachment,
+    LongTermTrust,
     SealCheck,
     async_verify_sealed_pdf,
-    make_dev_pki,
     seal_pdf,
     verify_sealed_pdf,
 )
@@ -41,6 +43,8 @@ from render.view import (
 )
 
 __all__ = [
+    "Attachment",
+    "LongTermTrust",
     "NO_DATA_SHORT",
     "NO_RECORD_SENTENCE",
     "ENGINES",

@@ -1,28 +1,26 @@
-"""The electronic seal (电子签章): a PAdES B-B signature over the whole PDF, with pyHanko.
+"""The electronic seal (电子签章): PAdES baseline B-LTA over the whole PDF, with pyHanko.
+
+`seal_pdf` embeds the evidence files (the signed snapshot and its signature, as associated files),
+draws the visible seal on the issuer line, signs, and, given a `LongTermTrust`, adds an RFC 3161
+signature timestamp (B-T), the chain and CRLs in the DSS (B-LT) and a document timestamp (B-LTA),
+all in one incremental update, so that the seal covers every byte of the file. Without it the
+seal is PAdES B-B (kept for tests of the engine alone).
 
 pyHanko is synchronous here and runs its own `asyncio.run` inside: call `seal_pdf` and
 `verify_sealed_pdf` from a worker thread or process, never from a running event loop (an async
 caller can use `async_verify_sealed_pdf`, or `asyncio.to_thread`).
 
-In development and tests the platform certificate comes from `make_dev_pki(directory)`, which
-`make run` calls to create (once) a private CA and a signing certificate under var/. Production
-uses the platform's real certificate and key, passed in as PEM bytes the same way.
+In development and tests the certificates come from `render.dev_pki.make_dev_pki(directory)`.
+Production uses the platform's real certificate and key, passed in as PEM bytes the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from datetime import datetime
 
 SEAL_FIELD = "YuCreditSeal"
 SEAL_REASON = "专项信用报告（上市版）电子签章"
@@ -33,15 +31,43 @@ SEAL_LOCATION = "重庆"
 class SealCheck:
     """The outcome of checking a sealed PDF; truthy only when it is valid."""
 
-    valid: bool  # intact, trusted, and covering the whole file
+    valid: bool  # intact, trusted, and nothing but validation data added after signing
     intact: bool = False  # the signed bytes are unchanged
     trusted: bool = False  # the signer chains to the given root
-    whole_file: bool = False  # nothing was appended after signing
+    whole_file: bool = False  # nothing but the DSS and timestamps was appended after signing
+    timestamped: bool = False  # an RFC 3161 signature timestamp from a trusted TSA (B-T)
+    dss: bool = False  # validation data (chain, CRLs) in the document security store (B-LT)
+    archived: bool = False  # a document timestamp covers the DSS (B-LTA)
     signer: str = ""
+    signed_at: datetime | None = None  # the timestamp's time, else the signer's own claim
     reason: str = ""
 
     def __bool__(self) -> bool:
         return self.valid
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file embedded in the PDF as an associated file (PDF/A-3 style) before sealing."""
+
+    name: str
+    data: bytes
+    mime_type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class LongTermTrust:
+    """What B-LTA needs beyond the signer: the root, fresh CRLs, and a time-stamping authority.
+
+    `crls` is called at each seal (a CRL goes stale); empty means pyHanko fetches CRLs and OCSP
+    responses from the certificates' own distribution points. `timestamper` is a pyHanko
+    TimeStamper: an HTTP one for TSA_URL, or the development TSA in-process.
+    """
+
+    root_pem: bytes
+    timestamper: object
+    crls: Callable[[], Sequence[bytes]] = tuple
 
 
 def seal_pdf(
@@ -50,14 +76,21 @@ def seal_pdf(
     signer_cert_pem: bytes,
     chain: Sequence[bytes] = (),
     key_passphrase: bytes | None = None,
+    *,
+    attachments: Sequence[Attachment] = (),
+    trust: LongTermTrust | None = None,
+    issuer: str | None = None,
 ) -> bytes:
-    """Sign the PDF (PAdES B-B, SHA-256) with the platform certificate; returns the sealed PDF."""
+    """Seal the PDF (SHA-256); returns the sealed PDF. See the module docstring for the levels.
+
+    With `issuer`, the seal is visible: a round seal over that name on the last page.
+    """
     from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    cert = _one_cert(signer_cert_pem)
+    cert = one_cert(signer_cert_pem)
     extra = [c for pem in chain for c in load_certs_from_pemder_data(pem)]
     signer = signers.SimpleSigner(
         signing_cert=cert,
@@ -71,41 +104,151 @@ def seal_pdf(
         md_algorithm="sha256",
         reason=SEAL_REASON,
         location=SEAL_LOCATION,
+        **_long_term(trust, extra),
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    for attachment in attachments:
+        _embed(writer, attachment)
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=signer,
+        timestamper=trust.timestamper if trust else None,  # type: ignore[arg-type]
+        **_appearance(pdf, issuer),
+    )
+    out = pdf_signer.sign_pdf(writer)
     return bytes(out.getbuffer())
 
 
-def verify_sealed_pdf(pdf: bytes, trust_root_pem: bytes) -> SealCheck:
+def _long_term(trust: LongTermTrust | None, extra: Sequence[object]) -> dict[str, object]:
+    if trust is None:
+        return {}
+    from asn1crypto import crl as asn1_crl
+    from pyhanko_certvalidator import ValidationContext
+
+    crls = [asn1_crl.CertificateList.load(der) for der in trust.crls()]
+    context = ValidationContext(
+        trust_roots=[one_cert(trust.root_pem)],
+        other_certs=list(extra),
+        crls=crls,
+        allow_fetching=not crls,
+        revocation_mode="hard-fail",  # no seal without proof the certificate was good
+    )
+    return {"embed_validation_info": True, "use_pades_lta": True,
+            "validation_context": context}  # fmt: skip
+
+
+def _appearance(pdf: bytes, issuer: str | None) -> dict[str, object]:
+    if not issuer:
+        return {}
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.images import PdfImage
+    from pyhanko.sign import fields
+    from pyhanko.stamp import StaticStampStyle
+
+    from render.seal_appearance import appearance_image, place_seal
+
+    spot = place_seal(pdf, issuer)
+    image = PdfImage(appearance_image(issuer))
+    style = StaticStampStyle(
+        background=image,
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(0),
+        ),
+    )
+    spec = fields.SigFieldSpec(SEAL_FIELD, on_page=spot.page, box=spot.box)
+    return {"stamp_style": style, "new_field_spec": spec}
+
+
+def _embed(writer: object, attachment: Attachment) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
+
+    data = EmbeddedFileObject.from_file_data(
+        writer,  # type: ignore[arg-type]
+        attachment.data,
+        mime_type=attachment.mime_type,
+    )
+    spec = FileSpec(
+        file_spec_string=attachment.name,
+        file_name=attachment.name,
+        embedded_data=data,
+        description=attachment.description,
+        af_relationship=generic.NameObject("/Data"),
+    )
+    embed_file(writer, spec)  # type: ignore[arg-type]
+
+
+def verify_sealed_pdf(pdf: bytes, trust_root_pem: bytes, crls: Sequence[bytes] = ()) -> SealCheck:
     """Check the seal against a trusted root. Never raises on a bad PDF: it says why instead."""
-    return asyncio.run(async_verify_sealed_pdf(pdf, trust_root_pem))
+    return asyncio.run(async_verify_sealed_pdf(pdf, trust_root_pem, crls))
 
 
-async def async_verify_sealed_pdf(pdf: bytes, trust_root_pem: bytes) -> SealCheck:
-    """As verify_sealed_pdf, for callers already on an event loop (it is CPU-bound: ~tens of ms)."""
+async def async_verify_sealed_pdf(
+    pdf: bytes, trust_root_pem: bytes, crls: Sequence[bytes] = ()
+) -> SealCheck:
+    """As verify_sealed_pdf, for callers already on an event loop (it is CPU-bound: ~tens of ms).
+
+    Revocation is checked against the CRLs in the file (its DSS) and any `crls` given; nothing is
+    fetched, so the answer is the same offline.
+    """
+    from asn1crypto import crl as asn1_crl
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import SignatureCoverageLevel, async_validate_pdf_signature
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import (
+        SignatureCoverageLevel,
+        async_validate_pdf_signature,
+        async_validate_pdf_timestamp,
+    )
     from pyhanko_certvalidator import ValidationContext
 
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        seals = [s for s in reader.embedded_signatures if s.field_name == SEAL_FIELD]
+        signatures = reader.embedded_signatures
+        seals = [s for s in signatures if s.field_name == SEAL_FIELD]
         if not seals:
             return SealCheck(valid=False, reason="未找到电子签章")
-        context = ValidationContext(trust_roots=[_one_cert(trust_root_pem)])
-        status = await async_validate_pdf_signature(seals[-1], context)
+        root = one_cert(trust_root_pem)
+        given = [asn1_crl.CertificateList.load(der) for der in crls]
+        dss = reader.root.get("/DSS")
+        dss = dss.get_object() if dss is not None else None
+        in_file = [asn1_crl.CertificateList.load(c.get_object().data)
+                   for c in (dss.get("/CRLs", []) if dss else [])]  # fmt: skip
+        context = ValidationContext(trust_roots=[root], crls=given + in_file,
+                                    allow_fetching=False)  # fmt: skip
+        status = await async_validate_pdf_signature(seals[-1], context, context)
+        last = signatures[-1]
+        archive = None
+        if last.sig_object_type == "/DocTimeStamp":
+            archive = await async_validate_pdf_timestamp(last, context)
     except Exception as e:  # a damaged file is an answer ("invalid"), not a crash
         return SealCheck(valid=False, reason=f"无法校验：{type(e).__name__}: {e}")
-    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    valid = bool(status.bottom_line and whole)
+    level = status.modification_level
+    only_ltv = level is None or level <= ModificationLevel.LTA_UPDATES
+    # After the seal only validation data and document timestamps may follow (pyHanko's diff
+    # analysis), each revision closed properly: stray bytes after the last %%EOF are a change too.
+    tail_clean = pdf.rstrip().endswith(b"%%EOF")
+    whole = tail_clean and (
+        status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        or (status.coverage == SignatureCoverageLevel.ENTIRE_REVISION and only_ltv)
+    )
+    archived = bool(archive and archive.intact and archive.trusted and archive.valid)
+    ts = status.timestamp_validity
+    valid = bool(status.intact and status.valid and status.trusted and whole)
+    valid = valid and (ts is None or bool(ts.valid and ts.intact and ts.trusted))
     reason = "签章有效" if valid else _why(status.intact, status.trusted, whole)
     return SealCheck(
         valid=valid,
         intact=bool(status.intact),
         trusted=bool(status.trusted),
         whole_file=whole,
+        timestamped=bool(ts and ts.valid and ts.trusted),
+        dss=dss is not None,
+        archived=archived,
         signer=str(status.signing_cert.subject.native.get("common_name", "")),
+        signed_at=ts.timestamp if ts else status.signer_reported_dt,
         reason=reason,
     )
 
@@ -120,127 +263,10 @@ def _why(intact: bool, trusted: bool, whole: bool) -> str:
     return "签章无效"
 
 
-def _one_cert(pem: bytes) -> object:
+def one_cert(pem: bytes) -> object:
     from pyhanko.keys import load_certs_from_pemder_data
 
     certs = list(load_certs_from_pemder_data(pem))
     if len(certs) != 1:
         raise ValueError(f"expected exactly one certificate, found {len(certs)}")
     return certs[0]
-
-
-# Development PKI
-
-
-@dataclass(frozen=True)
-class DevPki:
-    """Paths of the development CA and the platform signing certificate (all PEM)."""
-
-    root_cert: Path
-    root_key: Path
-    signer_cert: Path
-    signer_key: Path
-
-    def signer(self) -> tuple[bytes, bytes, list[bytes]]:
-        """(key, cert, chain) as seal_pdf takes them."""
-        return self.signer_key.read_bytes(), self.signer_cert.read_bytes(), []
-
-    def root(self) -> bytes:
-        return self.root_cert.read_bytes()
-
-
-def make_dev_pki(directory: Path | str, *, force: bool = False) -> DevPki:
-    """Create (once; again only with force) a development root CA and platform signing cert."""
-    base = Path(directory)
-    pki = DevPki(
-        root_cert=base / "dev-root-ca.pem",
-        root_key=base / "dev-root-ca.key.pem",
-        signer_cert=base / "platform-seal.pem",
-        signer_key=base / "platform-seal.key.pem",
-    )
-    if not force and all(p.is_file() for p in (pki.root_cert, pki.signer_cert, pki.signer_key)):
-        return pki  # make run calls this on every start: keep what earlier reports were sealed with
-    base.mkdir(parents=True, exist_ok=True)
-
-    now = datetime.now(UTC) - timedelta(minutes=5)  # tolerate small clock skew between machines
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root_name = _name("YuCredit Dev Root CA 开发环境根证书")
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), False)
-        .sign(root_key, hashes.SHA256())
-    )
-
-    seal_key = ec.generate_private_key(ec.SECP256R1())
-    seal = (
-        x509.CertificateBuilder()
-        .subject_name(_name("重庆市公共信用信息平台电子签章（开发）"))
-        .issuer_name(root_name)
-        .public_key(seal_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=825))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(seal_key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False
-        )
-        .sign(root_key, hashes.SHA256())
-    )
-
-    _write(pki.root_cert, root.public_bytes(serialization.Encoding.PEM), private=False)
-    _write(pki.signer_cert, seal.public_bytes(serialization.Encoding.PEM), private=False)
-    _write(pki.root_key, _key_pem(root_key), private=True)
-    _write(pki.signer_key, _key_pem(seal_key), private=True)
-    return pki
-
-
-def _name(common_name: str) -> x509.Name:
-    # X.520 caps a CN at 64 (UTF-8 counted): keep Chinese names short.
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "重庆"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "YuCredit (development)"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "开发测试用，不得用于生产"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _key_usage(cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not cert_sign,
-        content_commitment=not cert_sign,  # non-repudiation: what a seal asserts
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _write(path: Path, data: bytes, private: bool) -> None:
-    # Keys are created 0600 from the start, never world-readable even for an instant.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libharfbuzz-subset0     # without it WeasyPrint takes ~8 s a report instead of ~0.3 s
   wkhtmltopdf             # the selectable pdfkit engine
   poppler-utils           # pdftotext / pdftoppm, to check the PDFs we make
+  chromium                # headless screenshots of the verify page in the tests
 )
 
 missing=()

@@ -97,7 +97,7 @@ def build_registry(settings: Settings, *, bot_engine: BotEngine | None = None) -
     render = render_job(
         signer=SnapshotSigner(settings.report_signing_key),
         data_as_of=data_as_of_for_report,
-        renderer=make_renderer(settings.pki_dir),
+        renderer=make_renderer(settings.pki_dir, settings.public_base_url, settings.tsa_url),
         on_card=announce_bot_card,
     )
     # A report asked for in the bot: its card goes to its user as soon as it is stored (above),

@@ -24,10 +24,13 @@ from models.enums import Channel, RelatedRole, ReportPurpose, ReportStatus
 from models.report import Report
 from queues.producer import enqueue
 from queues.registry import JobContext
+from render.seal import Attachment
 from services.audit import append_audit
 from services.errors import InvalidRequest, NotFound
+from services.evidence import evidence_files
 from services.identity import normalise_uscc
 from services.signing import SnapshotSigner
+from services.signing_keys import record_key_in_use
 from services.snapshot import (
     assemble_sections,
     build_snapshot,
@@ -59,7 +62,8 @@ class Renderer:
     """
 
     card: Callable[[dict[str, Any]], bytes]
-    pdf: Callable[[dict[str, Any], str], bytes]  # (snapshot, engine) -> sealed PDF
+    # (snapshot, engine, files to embed before sealing) -> sealed PDF
+    pdf: Callable[[dict[str, Any], str, Sequence[Attachment]], bytes]
 
 
 @dataclass(frozen=True)
@@ -204,17 +208,22 @@ async def issue(
         rules=rules,
         objection_channels=served_channels(settings),
     )
-    digest = sha256_hex(canonical_json(snapshot))
+    canonical = canonical_json(snapshot)
+    digest = sha256_hex(canonical)
+    await record_key_in_use(signer)
+    signature = signer.sign(canonical)
+    evidence = evidence_files(canonical, signature, signer.key_id)
     storage = LocalStorage(settings.reports_dir)
     png = await in_render_thread(renderer.card, snapshot)
     report.png_path = await asyncio.to_thread(storage.put, f"{report.number}.png", png)
     report.snapshot = snapshot
     report.snapshot_sha256 = digest
-    report.signature = signer.sign(digest)
+    report.signature = signature
+    report.signing_key_id = signer.key_id
     await report.save()
     if on_card is not None:
         await on_card(report)
-    pdf = await in_render_thread(renderer.pdf, snapshot, settings.pdf_engine)
+    pdf = await in_render_thread(renderer.pdf, snapshot, settings.pdf_engine, evidence)
     report.pdf_path = await asyncio.to_thread(storage.put, f"{report.number}.pdf", pdf)
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.status = ReportStatus.READY

@@ -1,4 +1,10 @@
-"""Ed25519 signatures over report snapshots, and HMAC-signed expiring download links."""
+"""Ed25519 signatures over report snapshots, and HMAC-signed expiring download links.
+
+What is signed (SIGNED_SCHEME): the canonical JSON bytes of the snapshot themselves
+(services.snapshot.canonical_json: sorted keys, no spaces, UTF-8), with the key named by its key
+id. Reports issued before the scheme carried a key id (LEGACY_SCHEME) were signed over the raw 32
+bytes of the SHA-256 of those same bytes; they stay verifiable with the same published keys.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,37 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+SIGNED_SCHEME = "Ed25519 over the canonical JSON bytes of the snapshot"
+LEGACY_SCHEME = "Ed25519 over the raw 32-byte SHA-256 of the canonical JSON bytes"
+
+
+def key_id_of(public_key: Ed25519PublicKey) -> str:
+    """The first 16 hex digits of the SHA-256 of the raw 32-byte public key."""
+    return hashlib.sha256(raw_public_key(public_key)).hexdigest()[:16]
+
+
+def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def verify_signature(public_key: Ed25519PublicKey, message: bytes, signature_hex: str) -> bool:
+    try:
+        public_key.verify(bytes.fromhex(signature_hex), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_snapshot(
+    public_key: Ed25519PublicKey, canonical: bytes, signature_hex: str, legacy: bool
+) -> bool:
+    """The signature over a snapshot's canonical bytes, in either scheme."""
+    message = hashlib.sha256(canonical).digest() if legacy else canonical
+    return verify_signature(public_key, message, signature_hex)
+
 
 class SnapshotSigner:
-    """Signs the SHA-256 of a canonical snapshot; the public key is published at /verify/pubkey."""
+    """Signs canonical snapshot bytes; its public key is published at /verify/keys.json."""
 
     def __init__(self, seed_b64: str) -> None:
         if not seed_b64:
@@ -23,21 +57,16 @@ class SnapshotSigner:
             raise RuntimeError("REPORT_SIGNING_KEY must be 32 bytes, base64-encoded")
         self._key = Ed25519PrivateKey.from_private_bytes(seed)
         self.public_key: Ed25519PublicKey = self._key.public_key()
+        self.key_id = key_id_of(self.public_key)
 
-    def sign(self, digest_hex: str) -> str:
-        return self._key.sign(bytes.fromhex(digest_hex)).hex()
+    def sign(self, canonical: bytes) -> str:
+        """The hex Ed25519 signature over exactly these bytes."""
+        return self._key.sign(canonical).hex()
 
     def public_key_pem(self) -> str:
         return self.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
-
-    def verify(self, digest_hex: str, signature_hex: str) -> bool:
-        try:
-            self.public_key.verify(bytes.fromhex(signature_hex), bytes.fromhex(digest_hex))
-        except (InvalidSignature, ValueError):
-            return False
-        return True
 
 
 def sign_link(key: str, path: str, expires_at: int) -> str:

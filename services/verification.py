@@ -9,17 +9,22 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from config import clock
+from config.calendar import CHINA
 from config.rule_sets import rule_set_of_snapshot
 from config.settings import Settings
 from models.enterprise import Enterprise
-from models.enums import ReportStatus
+from models.enums import RelationKind, ReportPurpose, ReportStatus
 from models.report import Report
 from render import wording
+from render.html import cn_date, cn_datetime
 from render.view import view_from_snapshot
 from services.audit import append_audit
 from services.errors import Forbidden, NotFound
+from services.evidence import evidence_document
 from services.reports import parts_ready
-from services.signing import SnapshotSigner, link_is_valid, sign_link
+from services.signing import SnapshotSigner, link_is_valid, sign_link, verify_snapshot
+from services.signing_keys import public_keys, record_key_in_use
 from services.snapshot import (
     assemble_sections,
     canonical_json,
@@ -36,8 +41,10 @@ DATA_CHANGED = "报告出具后数据已更新"
 DATA_UNCHANGED = "报告出具后数据未发生变化"
 
 
-async def _ready_report(report_no: str, code: str) -> Report:
-    report = await Report.get_or_none(number=report_no)
+async def ready_report(report_no: str, code: str) -> Report:
+    # Anything that cannot be a report number is simply not found (not a database error).
+    well_formed = report_no.isascii() and report_no.isalnum() and len(report_no) <= 32
+    report = await Report.get_or_none(number=report_no) if well_formed else None
     given = (code or "").strip().upper().encode()
     if report is None or not hmac.compare_digest(report.verify_code.encode(), given):
         raise NotFound(NOT_FOUND_MESSAGE, code="report_not_found")
@@ -67,35 +74,102 @@ async def _records_changed(report: Report) -> bool:
     return records_fingerprint(sections) != snapshot["records_fingerprint"]
 
 
-def is_genuine(snapshot: Any, digest: str, signature: str, signer: SnapshotSigner) -> bool:
-    """The stored snapshot hashes to the signed digest, and the signature is the platform's."""
-    return sha256_hex(canonical_json(snapshot)) == digest and signer.verify(digest, signature)
+async def is_genuine(report: Report) -> bool:
+    """The stored snapshot is what was signed, by a published key (either signing scheme)."""
+    canonical = canonical_json(report.snapshot)
+    if report.snapshot_sha256 and sha256_hex(canonical) != report.snapshot_sha256:
+        return False
+    legacy = report.signing_key_id is None
+    return any(
+        verify_snapshot(key, canonical, report.signature or "", legacy)
+        for key in await public_keys(report.signing_key_id)
+    )
+
+
+def _purpose_label(value: str) -> str:
+    try:
+        return ReportPurpose(value).label
+    except ValueError:
+        return value
+
+
+def _cn_date(iso: str | None) -> str | None:
+    return cn_date(date.fromisoformat(iso[:10])) if iso else None
+
+
+def _relation_label(value: str | None) -> str:
+    if value is None:
+        return "申请企业"
+    try:
+        return RelationKind(value).label
+    except ValueError:
+        return value
+
+
+def section_summary(section: Mapping[str, Any]) -> dict[str, Any]:
+    """One enterprise as the verify page shows it: who, how related, and what each domain found."""
+    domains = []
+    for d in section.get("domains", []):
+        found = len(d.get("records", []))
+        as_of = _cn_date(d.get("data_as_of"))
+        absent = f"未查见（截至{as_of}）" if as_of else "暂无数据"
+        text = f"查见 {found} 条" if found else absent
+        domains.append({"number": d.get("number"), "name": d.get("name"), "found": found,
+                        "summary": text})  # fmt: skip
+    return {
+        "enterprise_name": section.get("enterprise_name"),
+        "uscc": section.get("uscc"),
+        "relation": _relation_label(section.get("relation")),
+        "found_total": sum(d["found"] for d in domains),
+        "domains": domains,
+    }
 
 
 async def verify_report(
     report_no: str, code: str, signer: SnapshotSigner, actor: str = "verifier"
 ) -> dict[str, Any]:
     """Is the report genuine, what does it cover, and has its data changed since issue?"""
-    report = await _ready_report(report_no, code)
+    report = await ready_report(report_no, code)
+    await record_key_in_use(signer)  # a ring that predates key ids starts with the current key
     snapshot = report.snapshot
-    genuine = is_genuine(snapshot, report.snapshot_sha256 or "", report.signature or "", signer)
+    genuine = await is_genuine(report)
     changed = await _records_changed(report)
     await append_audit(actor, "report.verified", "report", report.number,
                        {"genuine": genuine, "data_changed": changed})  # fmt: skip
     main = snapshot["sections"][0]
+    issued = datetime.fromisoformat(snapshot["issued_at"])
+    checked = clock.now()
+    verdict = "报告真实有效" if genuine else "报告校验未通过：内容与签名不符，请勿采信"
+    # The page's headline: one of three states, each as plain as the others.
+    if not genuine:
+        state, headline = "bad", verdict
+    elif changed:
+        state, headline = "changed", "报告真实，但出具后数据已更新"
+    else:
+        state, headline = "good", "报告真实有效，出具后数据未变化"
     return {
         **_findings(snapshot),
         "genuine": genuine,
-        "verdict": "报告真实有效" if genuine else "报告校验未通过：内容与签名不符，请勿采信",
+        "state": state,
+        "verdict": verdict,
+        "headline": headline,
         "report_no": report.number,
         "enterprise_name": main["enterprise_name"],
         "uscc": main["uscc"],
         "related": [s["enterprise_name"] for s in snapshot["sections"][1:]],
+        "sections": [section_summary(s) for s in snapshot["sections"]],
+        "purpose": snapshot.get("purpose"),
+        "purpose_label": _purpose_label(str(snapshot.get("purpose", ""))),
         "domains": report.domains,
         "span": snapshot["span"],
+        "span_label": f"{_cn_date(snapshot['span']['from'])} 至 {_cn_date(snapshot['span']['to'])}",
         "issued_at": snapshot["issued_at"],
+        "issued_at_label": cn_datetime(issued.astimezone(CHINA)),
+        "checked_at": checked.isoformat(timespec="seconds"),
+        "checked_at_label": cn_datetime(checked),
         "snapshot_sha256": report.snapshot_sha256,
         "pdf_sha256": report.pdf_sha256,
+        "key_id": report.signing_key_id,
         "data_changed": changed,
         "data_status": DATA_CHANGED if changed else DATA_UNCHANGED,
     }
@@ -117,6 +191,22 @@ def _findings(snapshot: Mapping[str, Any]) -> dict[str, Any]:
         "stale_domains": stale,
         "stale_legend": wording.STALE_LEGEND if stale else "",
     }
+
+
+async def report_evidence(
+    report_no: str, code: str, signer: SnapshotSigner, actor: str = "verifier"
+) -> dict[str, Any]:
+    """/verify/{no}.json: the signed snapshot, signature and key id, for checking elsewhere."""
+    report = await ready_report(report_no, code)
+    await record_key_in_use(signer)
+    await append_audit(actor, "report.evidence_fetched", "report", report.number, {})
+    body = evidence_document(
+        canonical_json(report.snapshot), report.signature or "", report.signing_key_id
+    )
+    body["snapshot"] = report.snapshot
+    body["report_no"] = report.number
+    body["pdf_sha256"] = report.pdf_sha256
+    return body
 
 
 def download_path(report: Report, kind: str) -> str:

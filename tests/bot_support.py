@@ -156,7 +156,9 @@ async def bound_chat(redis: Redis, settings: Settings, **kw: Any) -> tuple[Chat,
     return chat, enterprise
 
 
-_fake_render = Renderer(card=lambda snap: b"\x89PNG test", pdf=lambda snap, e: b"%PDF-1.7 test")
+_fake_render = Renderer(
+    card=lambda snap: b"\x89PNG test", pdf=lambda snap, e, evidence=(): b"%PDF-1.7 test"
+)
 
 
 async def issued_report(settings: Settings, redis: Redis, requester: User | None) -> Report:

@@ -32,7 +32,9 @@ async def no_dates(domains: Any) -> dict[int, date | None]:
 
 
 # The PDF and card themselves are tested with the reports.
-fake_renderer = Renderer(card=lambda snap: b"\x89PNG test", pdf=lambda snap, e: b"%PDF-1.7 test")
+fake_renderer = Renderer(
+    card=lambda snap: b"\x89PNG test", pdf=lambda snap, e, evidence=(): b"%PDF-1.7 test"
+)
 
 
 async def issued(settings: Settings, redis: Redis, uscc: str) -> Report:

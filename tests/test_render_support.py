@@ -22,8 +22,8 @@ from pypdf import PdfReader
 
 from config.catalogue import DOMAINS
 from render import make_dev_pki, report_pdf, view_from_snapshot
+from render.dev_pki import DevPki
 from render.pdf import Engine
-from render.seal import DevPki
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = DATA / "render" / "sample_snapshot.json"

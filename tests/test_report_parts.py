@@ -16,7 +16,7 @@ from models.enterprise import Enterprise, EnterpriseRelation
 from models.enums import RecordKind, RecordStatus, RelationKind
 from models.record import Record
 from services.errors import InvalidRequest
-from services.signing import SnapshotSigner, link_is_valid, sign_link
+from services.signing import SnapshotSigner, link_is_valid, sign_link, verify_snapshot
 from services.snapshot import (
     assemble_sections,
     canonical_json,
@@ -69,13 +69,17 @@ def test_unknown_domains_are_refused(bad):
     assert err.value.code == "unknown_domain" and "1至40" in err.value.message
 
 
-def test_a_snapshot_signature_verifies_and_a_changed_digest_does_not():
+def test_a_snapshot_signature_covers_the_canonical_bytes_and_the_legacy_one_their_digest():
     signer = SnapshotSigner(SEED)
-    digest = sha256_hex(canonical_json({"a": 1, "企业": "重庆"}))
-    signature = signer.sign(digest)
-    assert signer.verify(digest, signature)
-    assert not signer.verify(sha256_hex(b"other"), signature)
-    assert "BEGIN PUBLIC KEY" in signer.public_key_pem()
+    canonical = canonical_json({"a": 1, "企业": "重庆"})
+    signature = signer.sign(canonical)
+    assert verify_snapshot(signer.public_key, canonical, signature, legacy=False)
+    assert not verify_snapshot(signer.public_key, canonical + b" ", signature, legacy=False)
+    assert not verify_snapshot(signer.public_key, canonical, signature, legacy=True)
+    # Reports from before key ids: the signature is over the raw 32-byte SHA-256.
+    legacy = signer.sign(bytes.fromhex(sha256_hex(canonical)))
+    assert verify_snapshot(signer.public_key, canonical, legacy, legacy=True)
+    assert len(signer.key_id) == 16 and "BEGIN PUBLIC KEY" in signer.public_key_pem()
 
 
 @given(st.dictionaries(st.text(min_size=1), st.integers() | st.text(), min_size=1))

@@ -33,8 +33,8 @@ from queues.registry import JobContext
 from services.errors import InvalidRequest, NotFound
 from services.report_render import make_renderer
 from services.reports import Renderer, ReportRequest, issue, render_job, request_report
-from services.signing import SnapshotSigner
-from services.verification import is_genuine, signed_download_url, verify_report
+from services.signing import SnapshotSigner, verify_snapshot
+from services.verification import signed_download_url, verify_report
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,11 +150,10 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
 @given(st.data())
 def test_changing_any_byte_of_any_shown_field_breaks_the_signature(data):
     signer = SnapshotSigner("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
-    from services.snapshot import canonical_json, sha256_hex
+    from services.snapshot import canonical_json
 
-    digest = sha256_hex(canonical_json(SAMPLE))
-    signature = signer.sign(digest)
-    assert is_genuine(SAMPLE, digest, signature, signer)
+    signature = signer.sign(canonical_json(SAMPLE))
+    assert verify_snapshot(signer.public_key, canonical_json(SAMPLE), signature, legacy=False)
     path = data.draw(st.sampled_from(_paths(SAMPLE)))
     tampered = copy.deepcopy(SAMPLE)
     target = tampered
@@ -166,7 +165,7 @@ def test_changing_any_byte_of_any_shown_field_breaks_the_signature(data):
         st.characters(blacklist_characters=old[pos : pos + 1] or "\0", blacklist_categories=("Cs",))
     )
     target[path[-1]] = old[:pos] + new_char + old[pos + 1 :]
-    assert not is_genuine(tampered, digest, signature, signer)
+    assert not verify_snapshot(signer.public_key, canonical_json(tampered), signature, legacy=False)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +211,7 @@ async def test_the_last_failed_delivery_marks_the_report_failed_with_a_reason(
     await make_enterprise()
     report = await request_report(redis, ReportRequest(uscc=USCC, domains="15"))
 
-    def font_missing(snapshot: dict, engine: str) -> bytes:
+    def font_missing(snapshot: dict, engine: str, evidence: Any) -> bytes:
         raise RuntimeError("font missing")
 
     broken = Renderer(card=lambda snapshot: b"\x89PNG test", pdf=font_missing)
@@ -308,8 +307,15 @@ async def test_the_report_and_verify_commands_issue_and_check_a_report(
     assert pdf.exists() and (tmp_path / "out" / f"{number}.png").exists()
     checked = run("verify", number, code, "--pdf", str(pdf))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "报告真实有效" in checked.stdout and "一致" in checked.stdout
+    assert checked.stdout.splitlines()[0] == "报告真实有效，出具后数据未变化"
+    assert "电子签章有效" in checked.stdout and "内嵌报告快照的签名有效" in checked.stdout
     pdf.write_bytes(pdf.read_bytes() + b"\n%tamper")
-    assert run("verify", number, code, "--pdf", str(pdf)).returncode == 1
+    tampered = run("verify", number, code, "--pdf", str(pdf))
+    assert tampered.returncode == 1
+    assert tampered.stdout.splitlines()[0] == "PDF 文件核验未通过，请勿采信"
+    unknown = run("verify", number, "WRONGCOD")
+    assert unknown.returncode == 2 and unknown.stdout.startswith("无法核验：未找到该报告")
+    unreadable = run("verify", number, code, "--pdf", str(tmp_path / "missing.pdf"))
+    assert unreadable.returncode == 2 and unreadable.stdout.startswith("无法核验")
     refused = run("report", "--uscc", "123", "--out", str(tmp_path / "out"))
     assert refused.returncode == 2 and "统一社会信用代码无效" in refused.stderr
