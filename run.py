@@ -36,6 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, with_workers=args.with_workers)
     print("YuCredit 已启动 / is running:")
     pages = (
+        *((("企业网页端", "/web/"),) if settings.web_enabled else ()),
         ("运维视图", "/ops"),
         ("队列 JSON", "/ops/api/queues"),
         ("监控指标", "/metrics"),
@@ -52,6 +53,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.with_fake_wechat:
         app.cleanup_ctx.append(fake_wechat_ctx(settings))
         print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
+    if args.with_fake_oidc:
+        app.cleanup_ctx.append(fake_oidc_ctx(settings))
+        print(f"  {'法人登录（本地模拟）':<8} {settings.oidc_issuer}")
     # access_log=None: the request-id middleware logs every request already, and aiohttp's
     # access logger formats each line even when its level discards it (half the throughput).
     web.run_app(app, host=args.host or settings.host, port=port, print=None, access_log=None)
@@ -220,6 +224,29 @@ def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
         runner = web.AppRunner(create_fake_wechat_app(fake))
         await runner.setup()
         where = urlsplit(settings.wechat_api_base)
+        await web.TCPSite(runner, where.hostname, where.port).start()
+        yield
+        await runner.cleanup()
+
+    return ctx
+
+
+def fake_oidc_ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    """Serve the development OpenID Connect provider beside the app (the web site's legal-person
+    login), its client being this site's callback."""
+    from urllib.parse import urlsplit
+
+    from aiohttp import web
+
+    from fakes.oidc import FakeOidcProvider, create_fake_oidc_app
+
+    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+        callback = settings.public_base_url.rstrip("/") + "/web/login/oidc/callback"
+        clients = {settings.oidc_client_id: (settings.oidc_client_secret, (callback,))}
+        provider = FakeOidcProvider(clients, issuer=settings.oidc_issuer.rstrip("/"))
+        runner = web.AppRunner(create_fake_oidc_app(provider))
+        await runner.setup()
+        where = urlsplit(settings.oidc_issuer)
         await web.TCPSite(runner, where.hostname, where.port).start()
         yield
         await runner.cleanup()
@@ -557,6 +584,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-fake-wechat",
         action="store_true",
         help="also serve the local fake of WeChat's API at WECHAT_API_BASE (development)",
+    )
+    serve.add_argument(
+        "--with-fake-oidc",
+        action="store_true",
+        help="also serve the development OpenID Connect provider at OIDC_ISSUER (web login)",
     )
     add("migrate", cmd_migrate, "apply database migrations and sync the domain catalogue")
     seed = add("seed", cmd_seed, "load deterministic demo data")

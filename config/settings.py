@@ -26,6 +26,7 @@ SECRET_FIELDS = frozenset(
         "report_signing_key",
         "link_signing_key",
         "phone_encryption_key",
+        "oidc_client_secret",
     }
 )
 
@@ -96,6 +97,18 @@ class Settings:
         "character_string1=ticket_no,phrase2=status,time3=time,thing4=note"
     )
 
+    # The enterprise web channel (/web): 1 serves it, 0 leaves it out. Its two logins: WeChat
+    # web authorisation inside WeChat (the authorise page is on open.weixin.qq.com in
+    # production, WECHAT_OPEN_BASE), and an OpenID Connect provider for legal persons outside it
+    # (the development provider of fakes/oidc.py by default; see README "网页端").
+    web_enabled: int = 1
+    web_session_ttl_s: int = 30 * 60
+    wechat_open_base: str = "http://127.0.0.1:8081"
+    oidc_issuer: str = "http://127.0.0.1:8082"
+    oidc_client_id: str = "yucredit-web"
+    oidc_client_secret: str = ""
+    oidc_provider_label: str = "法人统一身份认证（开发环境模拟）"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables named like the fields, upper-cased."""
@@ -107,6 +120,12 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def served_channels(self) -> tuple[str, ...]:
+        """The channels an enterprise can use, as the report's notes and the web site name them."""
+        channels = ("miniprogram", "bot", "web", "hall", "terminal")
+        return tuple(c for c in channels if c != "web" or self.web_enabled)
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,7 @@ from handlers import (
     verify,
     wechat,
 )
+from handlers import web as site
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
 from queues.worker import Worker, worker_redis
@@ -90,4 +91,5 @@ def create_app(settings: Settings, *, with_workers: int = 0) -> web.Application:
     ops_stats.setup(app)
     mp.setup(app)
     wechat.setup(app)
+    site.setup(app)  # the enterprise web site, on the same services as mp and the bot
     return app
