@@ -120,7 +120,7 @@ async def history(request: web.Request) -> web.Response:
         result=result,
         enterprises=enterprises,
         uscc=uscc,
-        status=wanted,
+        wanted=wanted,
         statuses=statuses,
         page=page,
     )
