@@ -47,8 +47,12 @@ async def chromium() -> AsyncIterator[Browser]:
 
 async def phone_context(browser: Browser, user_agent: str | None = None) -> BrowserContext:
     """A phone-sized context; CSP bypassed only so that axe can be injected into the pages."""
-    options: dict[str, Any] = {"viewport": PHONE, "bypass_csp": True, "accept_downloads": True,
-                               "locale": "zh-CN"}  # fmt: skip
+    options: dict[str, Any] = {
+        "viewport": PHONE,
+        "bypass_csp": True,
+        "accept_downloads": True,
+        "locale": "zh-CN",
+    }
     if user_agent:
         options["user_agent"] = user_agent
     return await browser.new_context(**options)
@@ -59,11 +63,15 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate("async () => (await axe.run(document)).violations")
     return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"],
-         "targets": [n["target"] for n in v["nodes"]][:5]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "targets": [n["target"] for n in v["nodes"]][:5],
+        }
         for v in result
         if v["impact"] in BLOCKING_IMPACTS
-    ]  # fmt: skip
+    ]
 
 
 async def check_page(page: Page, name: str, directory: Path = SCREENSHOTS) -> None:

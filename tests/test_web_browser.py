@@ -48,10 +48,13 @@ async def site(aiohttp_server, settings_on_fake: Settings, tmp_path: Path, db, r
     oidc = await aiohttp_server(create_fake_oidc_app(provider))
     provider.issuer = str(oidc.make_url("")).rstrip("/")
     settings = replace(
-        settings_on_fake, public_base_url=base, wechat_open_base=settings_on_fake.wechat_api_base,
-        oidc_issuer=provider.issuer, oidc_client_secret="oidc-secret",
+        settings_on_fake,
+        public_base_url=base,
+        wechat_open_base=settings_on_fake.wechat_api_base,
+        oidc_issuer=provider.issuer,
+        oidc_client_secret="oidc-secret",
         objection_files_dir=tmp_path / "objections",
-    )  # fmt: skip
+    )
     await aiohttp_server(create_app(settings, with_workers=2), port=port)
     return base
 
@@ -80,8 +83,11 @@ async def _department_answers(base: str, objection_id: int) -> None:
         path = f"/api/dept/objections/{objection_id}"
         async with dept.post(f"{path}/accept", json={"note": "已受理，正在核查"}) as r:
             assert r.status == 200, await r.text()
-        correction = {"resolution": "corrected", "note": "文号已更正",
-                      "record": {"decision_no": "渝市监罚〔2024〕21号"}}  # fmt: skip
+        correction = {
+            "resolution": "corrected",
+            "note": "文号已更正",
+            "record": {"decision_no": "渝市监罚〔2024〕21号"},
+        }
         async with dept.post(f"{path}/resolve", json=correction) as r:
             assert r.status == 200, await r.text()
 
@@ -189,8 +195,9 @@ async def test_sad_paths_in_the_browser(site: str, redis: Redis):
         await page.get_by_text("已锁定1小时").wait_for()
         await check_page(page, "enterprises-locked")
 
-        await page.evaluate("() => document.querySelector('#code').form"
-                            ".querySelector('[name=csrf_token]').remove()")  # fmt: skip
+        await page.evaluate(
+            "() => document.querySelector('#code').form.querySelector('[name=csrf_token]').remove()"
+        )
         await page.get_by_label("授权码").fill("ABCDEFGHJKLM")
         await page.get_by_role("button", name="领取授权").click()
         await page.get_by_text("CSRF 校验未通过").wait_for()

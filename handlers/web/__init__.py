@@ -21,7 +21,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "web"
 
 
 async def home(request: web.Request) -> web.Response:
-    items = await bindings_overview(session_of(request).user_id)
+    items = await bindings_overview(session_of(request).user_id, with_agents=False)
     return render(request, "home.html", items=items)
 
 

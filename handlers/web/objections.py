@@ -35,7 +35,11 @@ async def mine(request: web.Request) -> web.Response:
 async def new(request: web.Request, status: int = 200, **context: object) -> web.Response:
     """The form: the enterprise, the record (from a report or a domain), the kind, text, photos."""
     user_id = session_of(request).user_id
-    enterprises = [b for b in await bindings_overview(user_id) if "objections" in b["scopes"]]
+    enterprises = [
+        b
+        for b in await bindings_overview(user_id, with_agents=False)
+        if "objections" in b["scopes"]
+    ]
     query = request.query
     enterprise_id = positive_id(query.get("enterprise_id"), "enterprise_id", INT32_MAX)
     if enterprise_id is None and enterprises:

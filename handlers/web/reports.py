@@ -28,7 +28,9 @@ def _reporting(items: list[dict]) -> list[dict]:
 
 
 async def new(request: web.Request, status: int = 200, **context: object) -> web.Response:
-    enterprises = _reporting(await bindings_overview(session_of(request).user_id))
+    enterprises = _reporting(
+        await bindings_overview(session_of(request).user_id, with_agents=False)
+    )
     options = report_options()
     return render(
         request,
@@ -107,7 +109,7 @@ async def history(request: web.Request) -> web.Response:
     user_id = session_of(request).user_id
     uscc, wanted = request.query.get("uscc", ""), request.query.get("status", "")
     page, size = page_params(request.query.get("page"), 20)
-    enterprises = _reporting(await bindings_overview(user_id))
+    enterprises = _reporting(await bindings_overview(user_id, with_agents=False))
     result = None
     if enterprises:
         result = await history_for_user(
