@@ -208,50 +208,48 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
-    """Serve the local fake of WeChat's API beside the app, for development without internet."""
+def _serve_beside(make_app, url: str):  # type: ignore[no-untyped-def]
+    """A cleanup context that serves make_app() at url's host and port beside the main app."""
     from urllib.parse import urlsplit
 
     from aiohttp import web
 
-    from fakes.wechat import FakeWeChat, create_fake_wechat_app
-
     async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
-        apps = {settings.wechat_app_id: settings.wechat_secret,
-                settings.mp_app_id: settings.mp_secret}  # fmt: skip
-        templates = [settings.wechat_notice_template_id, settings.mp_notice_template_id]
-        fake = FakeWeChat(apps, templates=[t for t in templates if t])
-        runner = web.AppRunner(create_fake_wechat_app(fake))
+        runner = web.AppRunner(make_app())
         await runner.setup()
-        where = urlsplit(settings.wechat_api_base)
+        where = urlsplit(url)
         await web.TCPSite(runner, where.hostname, where.port).start()
         yield
         await runner.cleanup()
 
     return ctx
+
+
+def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    """Serve the local fake of WeChat's API beside the app, for development without internet."""
+    from fakes.wechat import FakeWeChat, create_fake_wechat_app
+
+    def make():  # type: ignore[no-untyped-def]
+        apps = {settings.wechat_app_id: settings.wechat_secret,
+                settings.mp_app_id: settings.mp_secret}  # fmt: skip
+        templates = [settings.wechat_notice_template_id, settings.mp_notice_template_id]
+        return create_fake_wechat_app(FakeWeChat(apps, templates=[t for t in templates if t]))
+
+    return _serve_beside(make, settings.wechat_api_base)
 
 
 def fake_oidc_ctx(settings: Settings):  # type: ignore[no-untyped-def]
     """Serve the development OpenID Connect provider beside the app (the web site's legal-person
-    login), its client being this site's callback."""
-    from urllib.parse import urlsplit
-
-    from aiohttp import web
-
+    login), its one client being this site."""
     from fakes.oidc import FakeOidcProvider, create_fake_oidc_app
 
-    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+    def make():  # type: ignore[no-untyped-def]
         callback = settings.public_base_url.rstrip("/") + "/web/login/oidc/callback"
         clients = {settings.oidc_client_id: (settings.oidc_client_secret, (callback,))}
-        provider = FakeOidcProvider(clients, issuer=settings.oidc_issuer.rstrip("/"))
-        runner = web.AppRunner(create_fake_oidc_app(provider))
-        await runner.setup()
-        where = urlsplit(settings.oidc_issuer)
-        await web.TCPSite(runner, where.hostname, where.port).start()
-        yield
-        await runner.cleanup()
+        issuer = settings.oidc_issuer.rstrip("/")
+        return create_fake_oidc_app(FakeOidcProvider(clients, issuer=issuer))
 
-    return ctx
+    return _serve_beside(make, settings.oidc_issuer)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

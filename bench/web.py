@@ -27,6 +27,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench.api import ID_HASH_KEY, Figures, _flush, measure_pair, prepare, wait_for
+from bench.common import print_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P99_MS = 20.0
@@ -184,14 +185,7 @@ def print_table(results: dict[str, Figures], args: argparse.Namespace) -> None:
                     str(f.errors),
                 )
             )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for row in rows:
-        print(
-            "  ".join(
-                c.ljust(w) if i < 2 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+    print_rows(rows)
     worst = max(results[f"yucredit:{name}"].p99_ms for name in pages(0))
     verdict = "met" if worst < TARGET_P99_MS else "NOT met"
     print(f"target p99 < {TARGET_P99_MS:g} ms at half the maximum rate: {verdict} ({worst:.2f} ms)")

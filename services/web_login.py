@@ -61,6 +61,17 @@ class LoginStart:
     browser_nonce: str  # set as a cookie: the callback must come back to the same browser
 
 
+@dataclass(frozen=True)
+class Callback:
+    """What the provider sent the browser back with, and the browser's own login cookie."""
+
+    redirect_uri: str  # the callback URL itself, as sent in the authorisation request
+    code: str
+    state: str
+    browser: str
+    error: str = ""
+
+
 def _random() -> str:
     return secrets.token_urlsafe(32)
 
@@ -71,13 +82,13 @@ async def _begin(redis: Redis, provider: str, extra: dict[str, str]) -> tuple[st
     return state, browser
 
 
-async def _take(redis: Redis, provider: str, state: str, browser: str) -> dict[str, str]:
+async def _take(redis: Redis, provider: str, back: Callback) -> dict[str, str]:
     """The login this callback finishes; refused when unknown, used, or from another browser."""
-    login = await take_login(redis, state)
+    login = await take_login(redis, back.state)
     if (
         login is None
         or login["provider"] != provider
-        or not hmac.compare_digest(login["browser"].encode(), (browser or "").encode())
+        or not hmac.compare_digest(login["browser"].encode(), back.browser.encode())
     ):
         raise LoginFailed("登录请求已失效或不是从本浏览器发起的，请重新登录", code="login_state")
     return login
@@ -117,15 +128,11 @@ async def start_wechat(redis: Redis, settings: Settings, callback_url: str) -> L
 
 
 async def finish_wechat(
-    redis: Redis,
-    http: aiohttp.ClientSession,
-    settings: Settings,
-    code: str,
-    state: str,
-    browser: str,
+    redis: Redis, http: aiohttp.ClientSession, settings: Settings, back: Callback
 ) -> User:
     """Redeem the authorisation code for the openid; the user is the one the bot knows."""
-    await _take(redis, "wechat", state, browser)
+    await _take(redis, "wechat", back)
+    code = back.code
     if not code:  # the user declined on WeChat's page
         raise LoginFailed("您未同意微信授权，未能登录", code="wx_authorisation_declined")
     params = {
@@ -140,10 +147,7 @@ async def finish_wechat(
     if errcode or not body.get("openid"):
         log.info("oauth2/access_token refused: errcode %s", errcode)
         raise wechat_error(errcode or -1)
-    now = datetime.now(UTC)
-    user, _ = await User.get_or_create(oa_openid=body["openid"], defaults={"last_seen_at": now})
-    await _seen(user, now, "wechat")
-    return user
+    return await _logged_in_user("wechat", oa_openid=body["openid"])
 
 
 # --- OpenID Connect --------------------------------------------------------------------------
@@ -185,24 +189,17 @@ async def start_oidc(
 
 
 async def finish_oidc(
-    redis: Redis,
-    http: aiohttp.ClientSession,
-    settings: Settings,
-    code: str,
-    state: str,
-    browser: str,
-    callback_url: str,
-    error: str = "",
+    redis: Redis, http: aiohttp.ClientSession, settings: Settings, back: Callback
 ) -> User:
     """Exchange the code (with the PKCE verifier) and check the ID token; the user by subject."""
-    login = await _take(redis, "oidc", state, browser)
-    if error or not code:
+    login = await _take(redis, "oidc", back)
+    if back.error or not back.code:
         raise LoginFailed("您在统一身份认证平台取消了登录或未获授权", code="idp_declined")
     document = await discover(http, settings)
     form = {
         "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": callback_url,
+        "code": back.code,
+        "redirect_uri": back.redirect_uri,
         "code_verifier": login["verifier"],
     }
     tokens = await _json(
@@ -218,11 +215,7 @@ async def finish_oidc(
         raise LoginFailed("统一身份认证平台未通过本次登录，请重新登录", code="idp_refused")
     keys = KeySet.import_key_set(await _json(http, "GET", document["jwks_uri"], "统一身份认证平台"))
     claims = _check_id_token(tokens["id_token"], keys, settings, login["nonce"])
-    subject = web_subject(settings, claims["sub"])
-    now = datetime.now(UTC)
-    user, _ = await User.get_or_create(web_subject=subject, defaults={"last_seen_at": now})
-    await _seen(user, now, "oidc")
-    return user
+    return await _logged_in_user("oidc", web_subject=web_subject(settings, claims["sub"]))
 
 
 def _client_basic(settings: Settings) -> str:
@@ -259,7 +252,11 @@ def web_subject(settings: Settings, sub: str) -> str:
     return hmac.new(settings.id_hash_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-async def _seen(user: User, now: datetime, method: str) -> None:
+async def _logged_in_user(method: str, **identity: str) -> User:
+    """The user with this identity, created on first login; seen now, and audited."""
+    now = datetime.now(UTC)
+    user, _ = await User.get_or_create(**identity, defaults={"last_seen_at": now})
     user.last_seen_at = now
     await user.save(update_fields=["last_seen_at"])
     await append_audit(f"user:{user.id}", "web.login", "user", str(user.id), {"method": method})
+    return user

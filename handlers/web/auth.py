@@ -15,7 +15,7 @@ from handlers.web.session import (
     settings_of,
 )
 from services.errors import ServiceError
-from services.web_login import finish_oidc, finish_wechat, start_oidc, start_wechat
+from services.web_login import Callback, finish_oidc, finish_wechat, start_oidc, start_wechat
 from services.web_sessions import (
     COOKIE,
     LOGIN_COOKIE,
@@ -23,6 +23,8 @@ from services.web_sessions import (
     create_web_session,
     end_web_session,
 )
+
+FINISH = {"wechat": finish_wechat, "oidc": finish_oidc}
 
 
 def _callback(request: web.Request, provider: str) -> str:
@@ -93,36 +95,23 @@ def _failed(request: web.Request, exc: ServiceError) -> web.Response:
     )
 
 
-async def wechat_callback(request: web.Request) -> web.StreamResponse:
+async def callback(request: web.Request) -> web.StreamResponse:
+    """Where either provider sends the browser back: log in, or say why not."""
+    provider = request.match_info["provider"]
+    back = Callback(
+        redirect_uri=_callback(request, provider),
+        code=request.query.get("code", ""),
+        state=request.query.get("state", ""),
+        browser=request.cookies.get(LOGIN_COOKIE, ""),
+        error=request.query.get("error", ""),
+    )
+    finish = FINISH[provider]
     try:
-        user = await finish_wechat(
-            request.config_dict[REDIS],
-            request.config_dict[MP_HTTP],
-            settings_of(request),
-            request.query.get("code", ""),
-            request.query.get("state", ""),
-            request.cookies.get(LOGIN_COOKIE, ""),
-        )
+        user = await finish(request.config_dict[REDIS], request.config_dict[MP_HTTP],
+                            settings_of(request), back)  # fmt: skip
     except ServiceError as exc:
         return _failed(request, exc)
-    return await _logged_in(request, user.id, "wechat")
-
-
-async def oidc_callback(request: web.Request) -> web.StreamResponse:
-    try:
-        user = await finish_oidc(
-            request.config_dict[REDIS],
-            request.config_dict[MP_HTTP],
-            settings_of(request),
-            request.query.get("code", ""),
-            request.query.get("state", ""),
-            request.cookies.get(LOGIN_COOKIE, ""),
-            _callback(request, "oidc"),
-            error=request.query.get("error", ""),
-        )
-    except ServiceError as exc:
-        return _failed(request, exc)
-    return await _logged_in(request, user.id, "oidc")
+    return await _logged_in(request, user.id, provider)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -135,7 +124,6 @@ async def logout(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_get("/login/wechat", wechat_start)
-    app.router.add_get("/login/wechat/callback", wechat_callback)
     app.router.add_get("/login/oidc", oidc_start)
-    app.router.add_get("/login/oidc/callback", oidc_callback)
+    app.router.add_get("/login/{provider:wechat|oidc}/callback", callback)
     app.router.add_post("/logout", logout)

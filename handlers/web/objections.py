@@ -6,12 +6,12 @@ from aiohttp import web
 
 from handlers.keys import REDIS
 from handlers.mp_common import path_id
-from handlers.objection_forms import INT32_MAX, positive_id, read_form
+from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
 from handlers.web.session import PREFIX, render, see_other, session_of, settings_of
 from models.enums import Channel, ObjectionKind
 from services import objections
 from services.bindings import bindings_overview
-from services.errors import InvalidRequest, ServiceError
+from services.errors import ServiceError
 from services.ingest import today_in_china
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES
 from services.objection_views import objection_dict, record_dict
@@ -72,22 +72,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
     user_id = session_of(request).user_id
     try:
         form = await read_form(request)
-        enterprise_id = form.number("enterprise_id", INT32_MAX)
-        if enterprise_id is None:
-            raise InvalidRequest("请选择企业", code="enterprise_required")
-        objection = await objections.submit_objection(
-            request.config_dict[REDIS],
-            user_id=user_id,
-            enterprise_id=enterprise_id,
-            kind=form.text("kind"),
-            text=form.text("text"),
-            record_id=form.number("record_id"),
-            report_id=form.number("report_id"),
-            domain=form.number("domain", INT32_MAX),
-            images=form.images,
-            channel=Channel.WEB.value,
-            settings=settings_of(request),
-        )
+        objection = await submit_from_form(request.config_dict[REDIS], settings_of(request),
+                                           user_id, form, Channel.WEB.value)  # fmt: skip
     except ServiceError as exc:
         return await new(request, status=exc.status, error=exc)
     raise see_other(f"{PREFIX}/objections/{objection.id}")
