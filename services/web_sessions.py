@@ -44,11 +44,7 @@ async def get_web_session(redis: Redis, token: str, ttl_s: int) -> WebSession | 
     """The live session of this cookie value, its TTL slid forward; None when unknown or expired."""
     if not token or len(token) > 128:
         return None
-    key = _key(token)
-    pipe = redis.pipeline(transaction=True)
-    pipe.get(key)
-    pipe.expire(key, ttl_s)
-    raw, _ = await pipe.execute()
+    raw = await redis.getex(_key(token), ex=ttl_s)  # read and slide in one command
     if raw is None:
         return None
     data = json.loads(raw)
