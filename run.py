@@ -56,6 +56,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.with_fake_oidc:
         app.cleanup_ctx.append(fake_oidc_ctx(settings))
         print(f"  {'法人登录（本地模拟）':<8} {settings.oidc_issuer}")
+    if args.with_fake_wechat or args.with_fake_oidc:
+        demo = demo_binding_of(settings)
+        if demo is not None:
+            from handlers.keys import WEB_DEMO_BINDING
+
+            app[WEB_DEMO_BINDING] = demo
+            print(f"  演示企业 {demo['enterprise_name']}：网页端“企业”页可一键填入绑定信息")
     # access_log=None: the request-id middleware logs every request already, and aiohttp's
     # access logger formats each line even when its level discards it (half the throughput).
     web.run_app(app, host=args.host or settings.host, port=port, print=None, access_log=None)
@@ -204,6 +211,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"  PDF 文件{'与出具的文件一致' if same else '与出具的文件不一致，请勿采信'}")
             ok = ok and same
         return 0 if ok else 1
+
+    return asyncio.run(go())
+
+
+def demo_binding_of(settings: Settings) -> dict[str, str] | None:
+    """The demo enterprise's binding details, when the database holds `make run`'s demo data."""
+    from services.db import database
+    from services.seed import demo_binding
+
+    async def go() -> dict[str, str] | None:
+        async with database(settings.database_url):
+            return await demo_binding(settings.id_hash_key)
 
     return asyncio.run(go())
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from aiohttp import FormData
 
+from models.enterprise import Enterprise
 from models.enums import Channel
 from models.objection import Objection
 from models.report import Report
@@ -195,3 +196,28 @@ async def test_an_oversized_photo_is_refused_with_the_limit(mp_cli, fake_wechat)
     form.add_field("images", big, filename="大.png", content_type="image/png")
     r = await mp_cli.post(f"/web/objections?csrf_token={csrf}", data=form, allow_redirects=False)
     assert r.status == 400 and "超过 2 MB" in await r.text()
+
+
+async def test_on_demo_data_the_bind_form_is_filled_in_for_a_newcomer(
+    aiohttp_client, settings_on_fake, fake_wechat, db, redis
+):
+    from handlers.app import create_app
+    from handlers.keys import WEB_DEMO_BINDING
+    from services.seed import demo_binding, seed_demo
+
+    assert await demo_binding(settings_on_fake.id_hash_key) is None  # no demo data: no hint
+    await seed_demo(
+        enterprises=20, records=50, seed=7, id_hash_key=settings_on_fake.id_hash_key, progress=False
+    )
+    demo = await demo_binding(settings_on_fake.id_hash_key)
+    assert demo is not None and demo["uscc"] == (await Enterprise.get(id=18)).uscc
+    app = create_app(settings_on_fake)
+    app[WEB_DEMO_BINDING] = demo  # as run.py does when it serves the fakes
+    cli = await aiohttp_client(app)
+    await wechat_login(cli, fake_wechat, "o_newcomer")
+    page = await (await cli.get("/web/enterprises")).text()
+    assert "演示环境" in page and f'value="{demo["id_number"]}"' in page
+    r = await post_form(cli, "/web/enterprises", {k: v for k, v in demo.items()})
+    assert r.status == 303, await r.text()
+    page = await (await cli.get("/web/enterprises")).text()
+    assert "演示环境" not in page  # bound: the hint has done its job

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.keys import REDIS
+from handlers.keys import REDIS, WEB_DEMO_BINDING
 from handlers.mp_common import path_id
 from handlers.web.session import PREFIX, render, see_other, session_of
 from models.enums import Channel
@@ -30,7 +30,10 @@ async def form_of(request: web.Request) -> dict[str, Any]:
 async def page(request: web.Request, status: int = 200, **context: Any) -> web.Response:
     items = await bindings_overview(session_of(request).user_id)
     done = DONE.get(request.query.get("done", ""))
-    return render(request, "enterprises.html", status=status, items=items, done=done, **context)
+    demo = request.config_dict.get(WEB_DEMO_BINDING)  # development only: run.py with the fakes
+    return render(
+        request, "enterprises.html", status=status, items=items, done=done, demo=demo, **context
+    )
 
 
 async def show(request: web.Request) -> web.Response:
