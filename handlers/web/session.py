@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 PREFIX = "/web"
 SAFE_METHODS = ("GET", "HEAD")
 # Pages reachable without a session: logging in, and the assets.
-PUBLIC = ("/web/login", "/web/static/")
+STATIC = "/web/static/"
+PUBLIC = ("/web/login", STATIC)
 SESSION = web.RequestKey("web_session", WebSession | None)  # type: ignore[arg-type]
 _HEADERS = {
     # Scripts and styles only from the site itself: no inline script can run.
@@ -101,6 +102,8 @@ async def _csrf_token(request: web.Request) -> str | None:
 
 @web.middleware
 async def web_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    if request.path.startswith(STATIC):  # assets need no session: no Redis round trip
+        return await handler(request)
     redis = request.config_dict[REDIS]
     ttl = settings_of(request).web_session_ttl_s
     cookie = request.cookies.get(COOKIE, "")
