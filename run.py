@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from handlers.keys import WEB_DEMO_BINDING
 
             app[WEB_DEMO_BINDING] = demo
-            print(f"  演示企业 {demo['enterprise_name']}：网页端“企业”页可一键填入绑定信息")
+            print(f"  演示企业 {demo['enterprise_name']}：网页端“企业”页已预填其绑定信息")
     # access_log=None: the request-id middleware logs every request already, and aiohttp's
     # access logger formats each line even when its level discards it (half the throughput).
     web.run_app(app, host=args.host or settings.host, port=port, print=None, access_log=None)

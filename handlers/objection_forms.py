@@ -100,6 +100,8 @@ async def _read_multipart(request: web.Request, form: ObjectionForm) -> None:
             data = await _read_part(part, MAX_IMAGE_BYTES)
             if data is None:
                 raise too_large(name)
+            if not data and not name:  # a browser's file input left empty: no image
+                continue
             form.images.append((name, data))
         elif part.name:
             value = await _read_part(part, MAX_FIELD_BYTES)

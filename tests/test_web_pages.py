@@ -221,3 +221,18 @@ async def test_on_demo_data_the_bind_form_is_filled_in_for_a_newcomer(
     assert r.status == 303, await r.text()
     page = await (await cli.get("/web/enterprises")).text()
     assert "演示环境" not in page  # bound: the hint has done its job
+
+
+async def test_an_objection_without_photos_is_accepted_from_a_browser_form(mp_cli, fake_wechat):
+    """A browser sends an empty part for a file input left empty: it is no image."""
+    made = await _bound(mp_cli, fake_wechat)
+    csrf = await csrf_of(mp_cli)
+    form = FormData()
+    form.add_field("enterprise_id", str(made["A"].id))
+    form.add_field("domain", "27")
+    form.add_field("kind", "detail")
+    form.add_field("text", "请说明该领域的核查口径。")
+    form.add_field("images", io.BytesIO(b""), filename="", content_type="application/octet-stream")
+    r = await mp_cli.post(f"/web/objections?csrf_token={csrf}", data=form, allow_redirects=False)
+    assert r.status == 303, await r.text()
+    assert (await Objection.get()).attachments == []
