@@ -13,6 +13,7 @@ from services import objections
 from services.bindings import bindings_overview
 from services.errors import ServiceError
 from services.ingest import today_in_china
+from services.mp_reports import report_options
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES
 from services.objection_views import objection_dict, record_dict
 from services.span import check_domains
@@ -64,6 +65,7 @@ async def new(request: web.Request, status: int = 200, **context: object) -> web
         kind=query.get("kind", "correction"),
         report_id=query.get("report_id", ""),
         limits=LIMITS,
+        domain_options=report_options()["domains"],
         **context,
     )
 
