@@ -20,7 +20,7 @@ run: install
 	@.venv/bin/python run.py ensure-redis
 	@.venv/bin/python run.py migrate
 	@.venv/bin/python run.py seed --if-empty --enterprises 2000 --records 50000 --seed 7
-	@.venv/bin/python run.py serve --with-workers --with-fake-wechat --with-dev-pki
+	@.venv/bin/python run.py serve --with-workers --with-fake-wechat --with-fake-oidc --with-dev-pki
 
 test: check-lock install
 	@.venv/bin/ruff check .

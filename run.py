@@ -37,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, with_workers=args.with_workers, with_dev_pki=args.with_dev_pki)
     print("YuCredit 已启动 / is running:")
     pages = (
+        *((("企业网页端", "/web/"),) if settings.web_enabled else ()),
         ("运维视图", "/ops"),
         ("队列 JSON", "/ops/api/queues"),
         ("监控指标", "/metrics"),
@@ -57,6 +58,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.with_fake_wechat:
         app.cleanup_ctx.append(fake_wechat_ctx(settings))
         print(f"  {'微信接口（本地模拟）':<8} {settings.wechat_api_base}")
+    if args.with_fake_oidc:
+        app.cleanup_ctx.append(fake_oidc_ctx(settings))
+        print(f"  {'法人登录（本地模拟）':<8} {settings.oidc_issuer}")
+    if args.with_fake_wechat or args.with_fake_oidc:
+        demo = demo_binding_of(settings)
+        if demo is not None:
+            from handlers.keys import WEB_DEMO_BINDING
+
+            app[WEB_DEMO_BINDING] = demo
+            print(f"  演示企业 {demo['enterprise_name']}：网页端“企业”页已预填其绑定信息")
     # access_log=None: the request-id middleware logs every request already, and aiohttp's
     # access logger formats each line even when its level discards it (half the throughput).
     web.run_app(app, host=args.host or settings.host, port=port, print=None, access_log=None)
@@ -227,27 +238,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
-    """Serve the local fake of WeChat's API beside the app, for development without internet."""
+def demo_binding_of(settings: Settings) -> dict[str, str] | None:
+    """The demo enterprise's binding details, when the database holds `make run`'s demo data."""
+    from services.db import database
+    from services.seed import demo_binding
+
+    async def go() -> dict[str, str] | None:
+        async with database(settings.database_url):
+            return await demo_binding(settings.id_hash_key)
+
+    return asyncio.run(go())
+
+
+def _serve_beside(make_app, url: str):  # type: ignore[no-untyped-def]
+    """A cleanup context that serves make_app() at url's host and port beside the main app."""
     from urllib.parse import urlsplit
 
     from aiohttp import web
 
-    from fakes.wechat import FakeWeChat, create_fake_wechat_app
-
     async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
-        apps = {settings.wechat_app_id: settings.wechat_secret,
-                settings.mp_app_id: settings.mp_secret}  # fmt: skip
-        templates = [settings.wechat_notice_template_id, settings.mp_notice_template_id]
-        fake = FakeWeChat(apps, templates=[t for t in templates if t])
-        runner = web.AppRunner(create_fake_wechat_app(fake))
+        runner = web.AppRunner(make_app())
         await runner.setup()
-        where = urlsplit(settings.wechat_api_base)
+        where = urlsplit(url)
         await web.TCPSite(runner, where.hostname, where.port).start()
         yield
         await runner.cleanup()
 
     return ctx
+
+
+def fake_wechat_ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    """Serve the local fake of WeChat's API beside the app, for development without internet."""
+    from fakes.wechat import FakeWeChat, create_fake_wechat_app
+
+    def make():  # type: ignore[no-untyped-def]
+        apps = {settings.wechat_app_id: settings.wechat_secret,
+                settings.mp_app_id: settings.mp_secret}  # fmt: skip
+        templates = [settings.wechat_notice_template_id, settings.mp_notice_template_id]
+        return create_fake_wechat_app(FakeWeChat(apps, templates=[t for t in templates if t]))
+
+    return _serve_beside(make, settings.wechat_api_base)
+
+
+def fake_oidc_ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    """Serve the development OpenID Connect provider beside the app (the web site's legal-person
+    login), its one client being this site."""
+    from fakes.oidc import FakeOidcProvider, create_fake_oidc_app
+
+    def make():  # type: ignore[no-untyped-def]
+        callback = settings.public_base_url.rstrip("/") + "/web/login/oidc/callback"
+        clients = {settings.oidc_client_id: (settings.oidc_client_secret, (callback,))}
+        issuer = settings.oidc_issuer.rstrip("/")
+        return create_fake_oidc_app(FakeOidcProvider(clients, issuer=issuer))
+
+    return _serve_beside(make, settings.oidc_issuer)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -604,6 +648,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-dev-pki",
         action="store_true",
         help="also serve the development CA's CRL and TSA under /verify/pki/ (development)",
+    )
+    serve.add_argument(
+        "--with-fake-oidc",
+        action="store_true",
+        help="also serve the development OpenID Connect provider at OIDC_ISSUER (web login)",
     )
     add("migrate", cmd_migrate, "apply database migrations and sync the domain catalogue")
     seed = add("seed", cmd_seed, "load deterministic demo data")

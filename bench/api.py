@@ -30,7 +30,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import DEFAULT_URL, admin_sql, with_database
+from bench.common import DEFAULT_URL, admin_sql, print_rows, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PORT, BARE_PORT = 8112, 8113
@@ -369,10 +369,7 @@ def print_table(results: dict[str, Figures], args: argparse.Namespace) -> None:
             rows.append((path, server, f"{f.rate:,.0f}", f"{f.rate / bare.rate:.0%}",
                          f"{f.paced_rate:,.0f}", f"{f.p50_ms:.2f}", f"{f.p99_ms:.2f}",
                          str(f.errors)))  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
-                        enumerate(zip(row, widths, strict=True))))  # fmt: skip
+    print_rows(rows)
 
 
 if __name__ == "__main__":

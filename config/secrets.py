@@ -30,6 +30,8 @@ def _generate() -> dict[str, str]:
         "LINK_SIGNING_KEY": secrets.token_hex(32),
         # Fernet key that encrypts agents' phone numbers (mini-program bindings).
         "PHONE_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # The web site's client secret at the OpenID Connect provider (the development one).
+        "OIDC_CLIENT_SECRET": secrets.token_hex(16),
     }
 
 

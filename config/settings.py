@@ -26,6 +26,7 @@ SECRET_FIELDS = frozenset(
         "report_signing_key",
         "link_signing_key",
         "phone_encryption_key",
+        "oidc_client_secret",
     }
 )
 
@@ -63,7 +64,7 @@ class Settings:
     report_rule_set: str = "cq-2024-89"
     # The channels this deployment serves (models.enums.Channel values, comma-separated): the
     # report's notes send enterprises only to these.
-    channels: str = "miniprogram,bot,hall"
+    channels: str = "web,miniprogram,bot,hall"
     # The platform's sealing certificate and key (PEM); a development CA is made here if absent.
     pki_dir: Path = field(default=VAR_DIR / "pki")
     # The RFC 3161 time-stamping authority for the seal's timestamps (PAdES B-T and B-LTA). Empty:
@@ -104,6 +105,18 @@ class Settings:
         "character_string1=ticket_no,phrase2=status,time3=time,thing4=note"
     )
 
+    # The enterprise web channel (/web): 1 serves it, 0 leaves it out. Its two logins: WeChat
+    # web authorisation inside WeChat (the authorise page is on open.weixin.qq.com in
+    # production, WECHAT_OPEN_BASE), and an OpenID Connect provider for legal persons outside it
+    # (the development provider of fakes/oidc.py by default; see README "网页端").
+    web_enabled: int = 1
+    web_session_ttl_s: int = 30 * 60
+    wechat_open_base: str = "http://127.0.0.1:8081"
+    oidc_issuer: str = "http://127.0.0.1:8082"
+    oidc_client_id: str = "yucredit-web"
+    oidc_client_secret: str = ""
+    oidc_provider_label: str = "法人统一身份认证（开发环境模拟）"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables named like the fields, upper-cased."""
@@ -135,8 +148,10 @@ class Settings:
 
 
 def served_channels(settings: Settings) -> tuple[str, ...]:
-    """The channels this deployment serves, in the order configured (Channel values)."""
-    return tuple(c.strip() for c in settings.channels.split(",") if c.strip())
+    """The channels this deployment serves, in the order configured (Channel values); the web
+    site counts only while it is switched on (WEB_ENABLED)."""
+    configured = (c.strip() for c in settings.channels.split(","))
+    return tuple(c for c in configured if c and (c != "web" or settings.web_enabled))
 
 
 def redact_url(url: str) -> str:

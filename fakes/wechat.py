@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import itertools
 import json
 import secrets
@@ -29,6 +30,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
@@ -92,6 +94,19 @@ ERRMSG: dict[int, str] = {
     47001: "data format error",
     47003: "argument invalid!",
 }
+# The web authorisation page (open.weixin.qq.com/connect/oauth2/authorize) shows these instead of
+# redirecting, each with its number, as WeChat's in-app browser does.
+OAUTH_PAGE_ERRORS: dict[int, str] = {
+    10003: "redirect_uri域名与后台配置不一致",
+    10005: "此公众号并没有这些scope的权限",
+    10010: "scope不能为空",
+    10011: "redirect_uri不能为空",
+    10012: "appid不能为空",
+    10016: "不支持微信开放平台的Appid，请使用公众号Appid",
+}
+OAUTH_SCOPES = ("snsapi_base", "snsapi_userinfo")
+# The fake's stand-in for "who is holding the phone": a cookie on the fake's own host.
+FAKE_USER_COOKIE = "fake_wechat_openid"
 
 
 class WeChatError(Exception):
@@ -275,6 +290,17 @@ class JsCode:
 
 
 @dataclass
+class OAuthCode:
+    """A web authorisation code: redeemable once, within 5 minutes, by the app it was made for."""
+
+    openid: str
+    appid: str
+    scope: str
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
 class Media:
     media_id: str
     appid: str
@@ -451,6 +477,10 @@ class FakeWeChat:
         self._tokens: dict[str, Token] = {}
         self._current: dict[tuple[str, str], Token] = {}
         self._codes: dict[str, JsCode] = {}
+        self._oauth_codes: dict[str, OAuthCode] = {}
+        # appid -> the host (netloc) its web authorisation may redirect to; unset: any host.
+        self.oauth_domains: dict[str, str] = {}
+        self.unionids: dict[str, str] = {}  # openid -> unionid, returned where WeChat would
         self._logins: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._conversations: dict[tuple[str, str], _Conversation] = {}
         self._grants: dict[tuple[str, str], int] = defaultdict(int)
@@ -542,6 +572,7 @@ class FakeWeChat:
             ("GET", "/cgi-bin/token", self._token),
             ("POST", "/cgi-bin/stable_token", self._stable_token),
             ("GET", "/sns/jscode2session", self._jscode2session),
+            ("GET", "/sns/oauth2/access_token", self._oauth_access_token),
             ("POST", "/cgi-bin/media/upload", self._media_upload),
             ("GET", "/cgi-bin/media/get", self._media_get),
             ("POST", "/cgi-bin/message/custom/send", self._custom_send),
@@ -681,6 +712,56 @@ class FakeWeChat:
         if len(recent) >= self.jscode_rate_limit:
             raise WeChatError(45011)
         recent.append(now)
+
+    # --- Official Account web authorisation (网页授权) ---
+
+    def authorize(self, query: Mapping[str, str], openid: str) -> str:
+        """Where WeChat's authorise page sends the browser of `openid` (silently for
+        snsapi_base): redirect_uri with code and state. Raises WeChatError with the page's
+        10xxx number when the request is wrong."""
+        appid, scope = query.get("appid", ""), query.get("scope", "")
+        redirect_uri = query.get("redirect_uri", "")
+        if not appid:
+            raise WeChatError(10012, OAUTH_PAGE_ERRORS[10012])
+        if appid not in self.apps:
+            raise WeChatError(10016, OAUTH_PAGE_ERRORS[10016])
+        if not redirect_uri:
+            raise WeChatError(10011, OAUTH_PAGE_ERRORS[10011])
+        allowed = self.oauth_domains.get(appid)
+        if allowed is not None and urlsplit(redirect_uri).netloc != allowed:
+            raise WeChatError(10003, OAUTH_PAGE_ERRORS[10003])
+        if not scope:
+            raise WeChatError(10010, OAUTH_PAGE_ERRORS[10010])
+        if scope not in OAUTH_SCOPES or query.get("response_type") != "code":
+            raise WeChatError(10005, OAUTH_PAGE_ERRORS[10005])
+        code = _random_id(32)
+        self._oauth_codes[code] = OAuthCode(openid, appid, scope, issued_at=self.now())
+        self.users[appid].add(openid)
+        separator = "&" if "?" in redirect_uri else "?"
+        target = urlencode({"code": code, "state": query.get("state", "")})
+        return f"{redirect_uri}{separator}{target}"
+
+    def _oauth_access_token(self, request: ApiRequest) -> Reply:
+        appid = self._check_credentials(request.query, "authorization_code")
+        value = request.query.get("code", "")
+        if not value:
+            raise WeChatError(41008)
+        code = self._oauth_codes.get(value)
+        if code is None or code.appid != appid or self._age(code.issued_at) > JS_CODE_TTL:
+            raise WeChatError(40029)
+        if code.used:
+            raise WeChatError(40163)
+        code.used = True
+        reply: dict[str, Any] = {
+            "access_token": _random_id(86),
+            "expires_in": TOKEN_TTL,
+            "refresh_token": _random_id(86),
+            "openid": code.openid,
+            "scope": code.scope,
+        }
+        if code.openid in self.unionids:
+            reply["unionid"] = self.unionids[code.openid]
+        return reply
 
     # --- temporary media ---
 
@@ -848,6 +929,8 @@ def create_fake_wechat_app(fake: FakeWeChat) -> web.Application:
     for method, path, handler in fake.endpoints():
         # Every method reaches the handler, so a wrong one gets WeChat's 43001/43002.
         app.router.add_route("*", path, _serve(fake, method, handler))
+    app.router.add_route("GET", "/connect/oauth2/authorize", _oauth_authorize)
+    app.router.add_route("POST", "/connect/oauth2/authorize", _oauth_authorize)
     app.router.add_post("/_fake/{action}", _control)
     app.router.add_get("/_fake/{listing}", _listing)
     return app
@@ -888,6 +971,48 @@ def _http_response(reply: Reply) -> web.Response:
             headers={"Content-Disposition": disposition},
         )
     return web.json_response(reply, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
+
+
+_OAUTH_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>微信授权</title>
+<style>body{{font:16px/1.6 sans-serif;margin:0;background:#ededed;color:#191919}}
+main{{max-width:420px;margin:40px auto;background:#fff;padding:24px;border-radius:12px}}
+label{{display:block;margin:12px 0 4px}}input{{width:100%;box-sizing:border-box;padding:10px;
+font-size:16px}}button{{margin-top:16px;width:100%;padding:12px;font-size:16px;border:0;
+border-radius:8px;background:#06ae56;color:#fff}}</style></head><body><main>{body}</main>
+</body></html>"""
+
+
+def _oauth_page(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=_OAUTH_PAGE.format(body=body), content_type="text/html", status=status)
+
+
+async def _oauth_authorize(request: web.Request) -> web.StreamResponse:
+    """WeChat's authorise page. The real one knows who holds the phone; the fake asks once (a
+    development page) and remembers the answer in a cookie of its own host."""
+    fake = request.app[FAKE_KEY]
+    query = dict(request.query)
+    openid = request.cookies.get(FAKE_USER_COOKIE, "")
+    if request.method == "POST":
+        openid = str((await request.post()).get("openid", "")).strip()[:64]
+    if not openid:
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in query.items()
+        )
+        return _oauth_page(
+            "<h1>微信（本地模拟）</h1><p>模拟在微信中打开网页：请输入当前微信用户的 openid。</p>"
+            f'<form method="post" action="?{html.escape(request.query_string)}">{hidden}'
+            '<label for="openid">openid</label><input id="openid" name="openid" required '
+            'value="o_web_demo"><button type="submit">以该微信用户继续</button></form>'
+        )
+    try:
+        target = fake.authorize(query, openid)
+    except WeChatError as err:
+        return _oauth_page(f"<h1>{err.errcode}</h1><p>{html.escape(err.errmsg)}</p>", status=200)
+    response = web.HTTPFound(target)
+    response.set_cookie(FAKE_USER_COOKIE, openid, httponly=True, samesite="Lax")
+    raise response
 
 
 # --- control API for development: POST /_fake/<action> with a JSON body, GET /_fake/sent|calls

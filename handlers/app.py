@@ -22,6 +22,7 @@ from handlers import (
     verify,
     wechat,
 )
+from handlers import web as site
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import error_middleware, request_id_middleware
 from queues.worker import Worker, worker_redis
@@ -96,4 +97,5 @@ def create_app(
     ops_stats.setup(app)
     mp.setup(app)
     wechat.setup(app)
+    site.setup(app)  # the enterprise web site, on the same services as mp and the bot
     return app

@@ -18,3 +18,6 @@ WORKER = web.AppKey("worker", Worker)
 SIGNER = web.AppKey("signer", SnapshotSigner)
 MP_HTTP = web.AppKey("mp_http", ClientSession)  # mini-program login's calls to WeChat
 WECHAT_INBOUND = web.AppKey("wechat_inbound", InboundQueue)
+# Development only (run.py with the fakes): the demo enterprise's binding details, shown on the
+# web site so that a newcomer can bind without reading the docs.
+WEB_DEMO_BINDING = web.AppKey("web_demo_binding", dict)

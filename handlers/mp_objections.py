@@ -7,7 +7,8 @@ from aiohttp import web
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_session
 from handlers.mp_common import ok, path_id
-from handlers.objection_forms import INT32_MAX, positive_id, read_form
+from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
+from models.enums import Channel
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
@@ -18,21 +19,8 @@ from services.objection_views import objection_dict, record_dict
 async def submit(request: web.Request) -> web.Response:
     session = await mp_session(request)
     form = await read_form(request)
-    enterprise_id = form.number("enterprise_id", INT32_MAX)
-    if enterprise_id is None:
-        raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
-    objection = await objections.submit_objection(
-        request.app[REDIS],
-        user_id=session.user_id,
-        enterprise_id=enterprise_id,
-        kind=form.text("kind"),
-        text=form.text("text"),
-        record_id=form.number("record_id"),
-        report_id=form.number("report_id"),
-        domain=form.number("domain", INT32_MAX),
-        images=form.images,
-        settings=request.app[SETTINGS],
-    )
+    objection = await submit_from_form(request.app[REDIS], request.app[SETTINGS], session.user_id,
+                                       form, Channel.MINIPROGRAM.value)  # fmt: skip
     return await _detail(session.user_id, objection.id, status=201)
 
 

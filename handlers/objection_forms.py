@@ -15,8 +15,12 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
+from redis.asyncio import Redis
 
+from config.settings import Settings
 from handlers.mp_common import read_json
+from models.objection import Objection
+from services import objections
 from services.errors import InvalidRequest
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
 
@@ -96,6 +100,8 @@ async def _read_multipart(request: web.Request, form: ObjectionForm) -> None:
             data = await _read_part(part, MAX_IMAGE_BYTES)
             if data is None:
                 raise too_large(name)
+            if not data and not name:  # a browser's file input left empty: no image
+                continue
             form.images.append((name, data))
         elif part.name:
             value = await _read_part(part, MAX_FIELD_BYTES)
@@ -118,3 +124,25 @@ async def read_form(request: web.Request) -> ObjectionForm:
     if request.can_read_body:
         form.fields = await read_json(request)
     return form
+
+
+async def submit_from_form(
+    redis: Redis, settings: Settings, user_id: int, form: ObjectionForm, channel: str
+) -> Objection:
+    """An enterprise's objection form, as the mini-program and the web site send it, submitted."""
+    enterprise_id = form.number("enterprise_id", INT32_MAX)
+    if enterprise_id is None:
+        raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
+    return await objections.submit_objection(
+        redis,
+        user_id=user_id,
+        enterprise_id=enterprise_id,
+        kind=form.text("kind"),
+        text=form.text("text"),
+        record_id=form.number("record_id"),
+        report_id=form.number("report_id"),
+        domain=form.number("domain", INT32_MAX),
+        images=form.images,
+        channel=channel,
+        settings=settings,
+    )

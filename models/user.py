@@ -11,6 +11,9 @@ class User(Model):
     mp_openid = fields.CharField(max_length=64, unique=True, null=True)  # mini-program
     oa_openid = fields.CharField(max_length=64, unique=True, null=True)  # Official Account
     unionid = fields.CharField(max_length=64, null=True, db_index=True)
+    # A legal person logged in on the web site through OpenID Connect: the keyed hash of the
+    # provider's issuer and subject (a real provider's subject may be an ID number).
+    web_subject = fields.CharField(max_length=64, unique=True, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(null=True)
     # When the user last wrote to the Official Account: customer-service messages may only be

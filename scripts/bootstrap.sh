@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libharfbuzz-subset0     # without it WeasyPrint takes ~8 s a report instead of ~0.3 s
   wkhtmltopdf             # the selectable pdfkit engine
   poppler-utils           # pdftotext / pdftoppm, to check the PDFs we make
-  chromium                # headless screenshots of the verify page in the tests
+  chromium                # the browser tests' headless browser (Playwright; verify and web pages)
 )
 
 missing=()
@@ -28,6 +28,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo ">> missing system packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+# Test-only JavaScript (axe-core): exactly package-lock.json (`npm ci`), stamped with its hash.
+npm_stamp=node_modules/.yucredit-lock-sha256
+npm_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_sha" ]; then
+  if command -v npm >/dev/null; then
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null && echo "$npm_sha" > "$npm_stamp"
+  else
+    echo ">> npm missing: the browser tests' accessibility check cannot run" >&2
   fi
 fi
 

@@ -377,12 +377,13 @@ def describe_binding(binding: Binding, enterprise: Enterprise) -> dict[str, Any]
     }
 
 
-async def bindings_overview(user_id: int) -> list[dict[str, Any]]:
-    """The enterprises the user may act for; for a legal representative, also their agents."""
+async def bindings_overview(user_id: int, with_agents: bool = True) -> list[dict[str, Any]]:
+    """The enterprises the user may act for; for a legal representative, also their agents
+    (unless with_agents is False: a page that only names the enterprises saves the queries)."""
     out = []
     for binding in await live_bindings(user_id):
         view = describe_binding(binding, binding.enterprise)
-        if binding.role == BindingRole.LEGAL_REPRESENTATIVE:
+        if with_agents and binding.role == BindingRole.LEGAL_REPRESENTATIVE:
             agents = await Binding.filter(
                 enterprise_id=binding.enterprise_id, role=BindingRole.AGENT
             ).order_by("id")

@@ -101,6 +101,16 @@ async def _split_related(
     return sorted(allowed), excluded
 
 
+async def related_preview(user_id: int, uscc: str) -> dict[str, Any]:
+    """Before asking: the related enterprises a report would cover, and the others with why."""
+    enterprise = await _enterprise_for(user_id, uscc)
+    related = await related_enterprises(enterprise)
+    allowed, excluded = await _split_related(enterprise, user_id)
+    included = [{**_enterprise_ref(e), "relation": kind.label}
+                for e, kind in related if e.id in allowed]  # fmt: skip
+    return {"enterprise": _enterprise_ref(enterprise), "included": included, "excluded": excluded}
+
+
 async def _enterprise_for(user_id: int, uscc: str) -> Enterprise:
     """The enterprise the user asks about, if they hold the reports scope for it."""
     enterprise = await Enterprise.get_or_none(uscc=normalise_uscc(uscc))
@@ -288,9 +298,11 @@ def page_params(page: Any, page_size: Any) -> tuple[int, int]:
 
 
 async def history_for_user(
-    settings: Settings, user_id: int, uscc: str | None, page: int, page_size: int
-) -> dict[str, Any]:
-    """The user's own requests, newest first, for the enterprises they still may ask about."""
+    settings: Settings, user_id: int, uscc: str | None, page: int, page_size: int,
+    status: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The user's own requests, newest first, for the enterprises they still may ask about;
+    optionally only those in one status."""
     if uscc:
         enterprise_ids = [(await _enterprise_for(user_id, uscc)).id]
     else:
@@ -299,6 +311,10 @@ async def history_for_user(
         if not enterprise_ids:
             raise Forbidden("您尚未获得任何企业的报告授权，请先绑定企业", code="not_authorised")
     query = Report.filter(requester_id=user_id, enterprise_id__in=enterprise_ids)
+    if status:
+        if status not in ReportStatus._value2member_map_:
+            raise InvalidRequest("未知的报告状态", code="invalid_status", field="status")
+        query = query.filter(status=status)
     total = await query.count()
     rows = await query.order_by("-id").offset((page - 1) * page_size).limit(page_size)
     enterprises = {e.id: e for e in await Enterprise.filter(id__in=enterprise_ids)}

@@ -169,6 +169,23 @@ def demo_id_number(seed: int, enterprise_index: int) -> str:
     return demo_legal_representative(seed, enterprise_index).id_number
 
 
+# The demo group's head (the README's walkthrough): enterprise 18, with subsidiaries and a branch.
+DEMO_GROUP_HEAD_INDEX = 17
+
+
+async def demo_binding(id_hash_key: str, seed: int = 7) -> dict[str, str] | None:
+    """What a newcomer types to bind the demo group's head as its legal representative, if the
+    database holds that demo data (seeded with `seed`, hashed under this key); else None."""
+    enterprise = await Enterprise.get_or_none(id=DEMO_GROUP_HEAD_INDEX + 1)
+    person = demo_legal_representative(seed, DEMO_GROUP_HEAD_INDEX)
+    if enterprise is None or enterprise.legal_rep_id_hash != hash_id_number(
+        id_hash_key, person.id_number
+    ):
+        return None
+    return {"uscc": enterprise.uscc, "enterprise_name": enterprise.name,
+            "legal_rep_name": enterprise.legal_rep_name, "id_number": person.id_number}  # fmt: skip
+
+
 # The USCC alphabet (GB 32100): digits and capitals without I, O, S, V, Z.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)

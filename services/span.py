@@ -59,6 +59,11 @@ def check_span(start: date | str | None, end: date | str | None, today: date) ->
     return Span(start_day, end_day)
 
 
+def years_span(years: int, today: date) -> Span:
+    """The preset “近N年”: N years back to today, never before the data starts."""
+    return Span(max(EARLIEST_DATE, _years_before(today, years) + timedelta(days=1)), today)
+
+
 def check_domains(domains: list[int] | list[str] | str | None) -> list[int]:
     """Domain numbers, ascending and unique; None or "all" means all 40."""
     if domains is None or domains == "all" or domains == []:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from bot.dialogs.verify import result_text
 from config.catalogue import DOMAINS_BY_NUMBER
 from config.rule_sets import CQ_2024_89, NDRC_2025_565, rule_set, rule_set_of_snapshot
-from config.settings import Settings
+from config.settings import Settings, served_channels
 from models.catalogue import Department
 from models.enterprise import Enterprise, EnterpriseRelation
 from models.enums import RecordKind, RecordStatus, RelatedRole, RelationKind, related_role
@@ -306,6 +306,11 @@ def test_the_objection_note_names_the_channels_served_and_no_website():
     assert "信用中国（重庆）" not in render_html(view)
     with_web = view_from_snapshot({**snapshot(), "objection_channels": ["web", "miniprogram"]})
     assert "信用中国（重庆）网站、渝快办小程序" in with_web.notes[-1]
+
+
+def test_the_web_site_is_named_only_while_it_is_switched_on(settings):
+    assert served_channels(settings) == ("web", "miniprogram", "bot", "hall")
+    assert served_channels(replace(settings, web_enabled=False)) == ("miniprogram", "bot", "hall")
 
 
 async def test_an_issued_report_names_the_deployments_channels(settings, db, redis):
