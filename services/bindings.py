@@ -416,11 +416,16 @@ def _field(body: dict[str, Any], name: str) -> str:
 
 
 async def bind_from_body(
-    redis: Redis, user_id: int, body: dict[str, Any], client_ip: str | None = None
+    redis: Redis,
+    user_id: int,
+    body: dict[str, Any],
+    client_ip: str | None = None,
+    channel: str = Channel.MINIPROGRAM.value,
 ) -> dict[str, Any]:
     binding = await bind_legal_representative(
         redis, user_id, _field(body, "uscc"), _field(body, "enterprise_name"),
         _field(body, "legal_rep_name"), _field(body, "id_number"), client_ip=client_ip,
+        channel=channel,
     )  # fmt: skip
     return describe_binding(binding, await Enterprise.get(id=binding.enterprise_id))
 

@@ -105,7 +105,7 @@ async def test_an_enterprise_gets_a_report_and_raises_an_objection_in_the_browse
 
         await page.get_by_role("link", name="企业", exact=True).first.click()
         await _bind(page, "A", id_number="500103198001019999")
-        await page.get_by_text("再错 4 次将锁定1小时").wait_for()
+        await page.get_by_text("再错 4 次将锁定").wait_for()
         await check_page(page, "enterprises-bind-error")
         await _bind(page, "A")
         await page.get_by_text("绑定成功").wait_for()
@@ -192,7 +192,7 @@ async def test_sad_paths_in_the_browser(site: str, redis: Redis):
         for _ in range(5):
             await _bind(page, "B", id_number="500105199003039999")
             await page.get_by_role("alert").wait_for()
-        await page.get_by_text("已锁定1小时").wait_for()
+        await page.get_by_text("已锁定，请于1小时后再试").wait_for()
         await check_page(page, "enterprises-locked")
 
         await page.evaluate(

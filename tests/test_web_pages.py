@@ -33,7 +33,7 @@ async def test_binding_with_a_wrong_id_number_says_how_many_attempts_are_left(mp
     r = await post_form(mp_cli, "/web/enterprises", bind_body("A", id_number="500103198001019999"))
     text = await r.text()
     assert r.status == 403
-    assert "核验未通过" in text and "再错 4 次将锁定1小时" in text
+    assert "核验未通过" in text and "再错 4 次将锁定" in text
     assert "500103198001019999" not in text  # the ID number is not echoed back
     assert ENTERPRISES["A"][1] in text  # the other fields are kept for correcting
 
@@ -46,7 +46,7 @@ async def test_five_wrong_attempts_lock_binding_for_an_hour(mp_cli, fake_wechat)
         r = await post_form(mp_cli, "/web/enterprises", bind_body("A", id_number="1"), csrf)
         assert r.status == 403
     r = await post_form(mp_cli, "/web/enterprises", bind_body("A", id_number="1"), csrf)
-    assert r.status == 429 and "已锁定1小时" in await r.text()
+    assert r.status == 429 and "已锁定，请于1小时后再试" in await r.text()
     r = await post_form(mp_cli, "/web/enterprises", bind_body("A"), csrf)  # right, but locked
     assert r.status == 429
     assert await Binding.all().count() == 0
@@ -145,7 +145,7 @@ async def test_another_users_report_is_not_shown(mp_cli, fake_wechat):
     mp_cli.session.cookie_jar.clear()
     await wechat_login(mp_cli, fake_wechat, "o_stranger")
     r = await mp_cli.get(r.headers["Location"])
-    assert r.status == 403 and "未获得该企业的相应授权" in await r.text()
+    assert r.status == 403 and "您未获得该报告所含全部企业的报告授权" in await r.text()
 
 
 async def test_an_objection_with_a_photo_is_routed_and_followed(mp_cli, fake_wechat):

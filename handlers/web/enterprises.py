@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.keys import REDIS, WEB_DEMO_BINDING
+from handlers.mp_auth import client_ip
 from handlers.mp_common import path_id
 from handlers.web.session import PREFIX, render, see_other, session_of
 from models.enums import Channel
@@ -44,8 +45,9 @@ async def bind(request: web.Request) -> web.StreamResponse:
     form = await form_of(request)
     try:
         await bind_from_body(
-            request.config_dict[REDIS], session_of(request).user_id, form, channel=Channel.WEB.value
-        )
+            request.config_dict[REDIS], session_of(request).user_id, form,
+            client_ip(request), Channel.WEB.value,
+        )  # fmt: skip
     except ServiceError as exc:
         form.pop("id_number", None)  # never echoed back into the page
         return await page(request, status=exc.status, bind_error=exc, bind_form=form)
@@ -67,7 +69,9 @@ async def invite(request: web.Request) -> web.StreamResponse:
 async def redeem(request: web.Request) -> web.StreamResponse:
     form = await form_of(request)
     try:
-        await redeem_from_body(request.config_dict[REDIS], session_of(request).user_id, form)
+        await redeem_from_body(
+            request.config_dict[REDIS], session_of(request).user_id, form, client_ip(request)
+        )
     except ServiceError as exc:
         return await page(request, status=exc.status, redeem_error=exc)
     raise see_other(f"{PREFIX}/enterprises?done=redeemed")
