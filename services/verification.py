@@ -14,11 +14,11 @@ from config.calendar import CHINA
 from config.rule_sets import rule_set_of_snapshot
 from config.settings import Settings
 from models.enterprise import Enterprise
-from models.enums import RelationKind, ReportPurpose, ReportStatus
+from models.enums import ReportPurpose, ReportStatus
 from models.report import Report
 from render import wording
 from render.html import cn_date, cn_datetime
-from render.view import view_from_snapshot
+from render.view import Section, view_from_snapshot
 from services.audit import append_audit
 from services.errors import Forbidden, NotFound
 from services.evidence import evidence_document
@@ -97,29 +97,19 @@ def _cn_date(iso: str | None) -> str | None:
     return cn_date(date.fromisoformat(iso[:10])) if iso else None
 
 
-def _relation_label(value: str | None) -> str:
-    if value is None:
-        return "申请企业"
-    try:
-        return RelationKind(value).label
-    except ValueError:
-        return value
-
-
-def section_summary(section: Mapping[str, Any]) -> dict[str, Any]:
-    """One enterprise as the verify page shows it: who, how related, and what each domain found."""
+def section_summary(section: Section) -> dict[str, Any]:
+    """One enterprise as the verify page shows it: who, how related, and each domain's result in
+    the report's own words (arrears and stale data included), from the same view model."""
     domains = []
-    for d in section.get("domains", []):
-        found = len(d.get("records", []))
-        as_of = _cn_date(d.get("data_as_of"))
-        absent = f"未查见（截至{as_of}）" if as_of else "暂无数据"
-        text = f"查见 {found} 条" if found else absent
-        domains.append({"number": d.get("number"), "name": d.get("name"), "found": found,
-                        "summary": text})  # fmt: skip
+    for d in section.domains:
+        summary = f"{d.result_text}；{d.arrears_text}" if d.checks_arrears else d.result_text
+        lines = len(d.records) + len(d.arrears) + len(d.arrears_paid)
+        domains.append({"number": d.number, "name": d.name, "found": lines,
+                        "summary": summary})  # fmt: skip
     return {
-        "enterprise_name": section.get("enterprise_name"),
-        "uscc": section.get("uscc"),
-        "relation": _relation_label(section.get("relation")),
+        "enterprise_name": section.enterprise_name,
+        "uscc": section.uscc,
+        "relation": section.relation or "申请企业",
         "found_total": sum(d["found"] for d in domains),
         "domains": domains,
     }
@@ -157,7 +147,7 @@ async def verify_report(
         "enterprise_name": main["enterprise_name"],
         "uscc": main["uscc"],
         "related": [s["enterprise_name"] for s in snapshot["sections"][1:]],
-        "sections": [section_summary(s) for s in snapshot["sections"]],
+        "sections": [section_summary(s) for s in view_from_snapshot(snapshot).sections],
         "purpose": snapshot.get("purpose"),
         "purpose_label": _purpose_label(str(snapshot.get("purpose", ""))),
         "domains": report.domains,

@@ -272,6 +272,20 @@ async def test_the_rule_set_is_signed_into_the_snapshot_and_printed(settings, db
     assert "报告规则：ndrc-2025-565（第1版）" in result_text(result).splitlines()
 
 
+async def test_the_verify_page_says_what_the_report_says_of_arrears_owed(settings, db, redis):
+    ent = await _enterprise()
+    await _record(ent, 13, RecordKind.ARREARS_SOCIAL_INSURANCE, date(2022, 11, 1), "A-1")
+    report = await _issue(settings, redis)  # a span from 2024-01-01: the arrears predate it
+    owed = view_from_snapshot(report.snapshot).main.domains[0].arrears_text
+    assert "查见尚未缴清的欠缴社保费用信息 1 条" in owed
+
+    result = await verify_report(report.number, report.verify_code,
+                                 SnapshotSigner(settings.report_signing_key))  # fmt: skip
+    domain13 = next(d for d in result["sections"][0]["domains"] if d["number"] == 13)
+    assert domain13["found"] == 1 and owed in domain13["summary"]
+    assert "未查见欠缴" not in domain13["summary"]
+
+
 async def test_the_verify_page_and_the_bot_say_what_the_report_says_of_a_stale_domain(
     settings, db, redis
 ):

@@ -55,7 +55,7 @@ async def test_the_three_states_read_correctly_at_390_by_844(
 
     html = await server_get(base, f"/verify/{report.number}?c={report.verify_code}")
     for text in ("报告真实有效，出具后数据未变化", "核验时间", "上市", NAME, USCC, "申请企业",
-                 "查见 1 条", "未查见（截至2026年11月20日）", "2021年1月1日 至",
+                 "查见违法违规信息 1 条", "截至2026年11月20日未查见", "2021年1月1日 至",
                  "crypto.subtle.digest"):  # fmt: skip
         assert text in html, text
     good = await asyncio.to_thread(screenshot, page, SHOTS / "verify-good.png")
