@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from datetime import date
 from typing import Any
@@ -14,7 +13,7 @@ from models.enums import ReportStatus
 from models.report import Report
 from services.audit import append_audit
 from services.errors import Forbidden, NotFound
-from services.signing import SnapshotSigner, link_is_valid, sign_link
+from services.signing import SnapshotSigner, link_is_valid, same_secret, sign_link
 from services.snapshot import (
     assemble_sections,
     canonical_json,
@@ -33,8 +32,8 @@ DATA_UNCHANGED = "报告出具后数据未发生变化"
 
 async def _ready_report(report_no: str, code: str) -> Report:
     report = await Report.get_or_none(number=report_no)
-    given = (code or "").strip().upper().encode()
-    if report is None or not hmac.compare_digest(report.verify_code.encode(), given):
+    given = (code or "").strip().upper()
+    if report is None or not same_secret(report.verify_code, given):
         raise NotFound(NOT_FOUND_MESSAGE, code="report_not_found")
     if report.status != ReportStatus.READY or report.snapshot is None:
         raise NotFound("该报告尚未出具完成，请稍后再试", code="report_not_ready")
