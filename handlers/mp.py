@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from handlers import cors, mp_bindings, mp_hall, openapi
+from handlers.idempotency import idempotent
 from handlers.keys import MP_HTTP, REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip, mp_user
 from handlers.mp_common import dumps, ok, path_id, read_json
@@ -63,9 +64,12 @@ async def domains(request: web.Request) -> web.Response:
 
 async def create_report(request: web.Request) -> web.Response:
     session = await mp_user(request)
-    body = await read_json(request)
-    result = await request_for_user(request.app[REDIS], session.user_id, body)
-    return ok(result, status=202)
+
+    async def produce() -> web.Response:
+        body = await read_json(request)
+        return ok(await request_for_user(request.app[REDIS], session.user_id, body), status=202)
+
+    return await idempotent(request, f"user:{session.user_id}", produce)
 
 
 async def list_reports(request: web.Request) -> web.Response:

@@ -228,7 +228,8 @@ def _values(model: type[Any], row: dict[str, Any], prefix: str, columns: tuple[s
 
 
 async def report_for_user(settings: Settings, user_id: int, report_id: int) -> dict[str, Any]:
-    """A report of an enterprise the user holds the reports scope for; 404 / 403 otherwise."""
+    """A report of an enterprise the user holds the reports scope for; otherwise 404, the same
+    answer as for a missing one, so that report ids reveal nothing of other enterprises."""
     conn = connections.get("default")
     _, rows = await conn.execute_query(
         _status_query(conn.capabilities.dialect), [user_id, report_id]
@@ -241,7 +242,7 @@ async def report_for_user(settings: Settings, user_id: int, report_id: int) -> d
         binding = Binding(user_id=user_id, enterprise_id=row["r_enterprise_id"],
                           **_values(Binding, row, "b_", _BINDING_COLUMNS))  # fmt: skip
     if binding is None or not binding_allows(binding, "reports"):
-        raise Forbidden("您未获得该企业的相应授权", code="not_authorised")
+        raise NotFound("未找到该报告", code="report_not_found")
     report = Report(enterprise_id=row["r_enterprise_id"],
                     **_values(Report, row, "r_", _REPORT_COLUMNS))  # fmt: skip
     enterprise = Enterprise(id=row["r_enterprise_id"], uscc=row["e_uscc"], name=row["e_name"])
@@ -254,10 +255,10 @@ async def report_for_user(settings: Settings, user_id: int, report_id: int) -> d
 async def report_for_operator(
     settings: Settings, operator: Operator, report_id: int
 ) -> dict[str, Any]:
-    """A report this operator asked for."""
+    """A report this operator asked for; 404 for another window's, as for a missing one."""
     report = await _report_with_enterprise(report_id)
     if report.operator != operator.name or str(report.channel) != str(operator.channel):
-        raise Forbidden("该报告不是本窗口（终端）申请的", code="not_authorised")
+        raise NotFound("未找到该报告", code="report_not_found")
     return await _describe(settings, report)
 
 

@@ -213,7 +213,7 @@ class Tenancy(RuleBasedStateMachine):
             return
         company, report_id = self.reports[pick % len(self.reports)]
         status, answer = self.harness.call("GET", f"/api/mp/reports/{report_id}", self.tokens[user])
-        assert status == (200 if self.allows(user, company, "reports") else 403), answer
+        assert status == (200 if self.allows(user, company, "reports") else 404), answer
 
     @rule(user=st.integers(0, USERS - 1), company=st.integers(0, 1))
     def history(self, user: int, company: int) -> None:

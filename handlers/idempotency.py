@@ -1,0 +1,75 @@
+"""`Idempotency-Key` on creating POSTs: a client that retries after losing the answer gets the
+first answer again, and nothing is created twice.
+
+The key is scoped to the caller (a user, a window operator) and the route. The first request
+with a key marks it in Redis (SET NX) before doing anything; a concurrent one with the same key
+gets 409 until the first has answered; later ones get the stored answer for 24 hours. Only
+successful answers are stored: after an error the same key may be used again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from handlers.keys import REDIS
+from services.errors import Conflict, InvalidRequest
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+TTL_S = 24 * 3600
+PENDING_TTL_S = 120  # a request that died mid-way frees its key after this
+_VALID_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+_PENDING = b"pending"
+
+
+def _redis_key(request: web.Request, caller: str, key: str) -> str:
+    scope = f"{caller}\n{request.method} {request.path}\n{key}"
+    return "idempotency:" + hashlib.sha256(scope.encode()).hexdigest()
+
+
+async def idempotent(
+    request: web.Request, caller: str, produce: Callable[[], Awaitable[web.Response]]
+) -> web.Response:
+    """The answer of `produce`, or the stored one when `caller` sent this key before."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return await produce()
+    if not _VALID_KEY.fullmatch(key):
+        raise InvalidRequest(
+            f"{HEADER} 应为 1 至 128 个可见 ASCII 字符", code="invalid_idempotency_key"
+        )
+    redis, name = request.app[REDIS], _redis_key(request, caller, key)
+    if not await redis.set(name, _PENDING, nx=True, ex=PENDING_TTL_S):
+        return _replay(await redis.get(name))
+    try:
+        response = await produce()
+    except BaseException:
+        await redis.delete(name)
+        raise
+    if response.status >= 300:
+        await redis.delete(name)
+        return response
+    stored = {"status": response.status, "body": response.text, "type": response.content_type}
+    await redis.set(name, json.dumps(stored, ensure_ascii=False), ex=TTL_S)
+    return response
+
+
+def _replay(stored: bytes | None) -> web.Response:
+    if stored is None or stored == _PENDING:  # None: it expired between SET and GET
+        raise Conflict(
+            "相同 Idempotency-Key 的请求正在处理，请稍后再试",
+            code="idempotency_in_progress",
+            retry_after_s=1,
+        )
+    answer = json.loads(stored)
+    return web.Response(
+        text=answer["body"],
+        status=answer["status"],
+        content_type=answer["type"],
+        headers={REPLAYED_HEADER: "true"},
+    )
