@@ -13,10 +13,15 @@ import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
+from redis.asyncio import Redis
 
 from handlers.keys import REDIS
+from handlers.mp_auth import mp_user
+from handlers.mp_common import ok, read_json
 from services.errors import Conflict, InvalidRequest
 
 HEADER = "Idempotency-Key"
@@ -57,6 +62,25 @@ async def idempotent(
     stored = {"status": response.status, "body": response.text, "type": response.content_type}
     await redis.set(name, json.dumps(stored, ensure_ascii=False), ex=TTL_S)
     return response
+
+
+UserAction = Callable[[Redis, int, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def created_by_user(action: UserAction, status: int = 201) -> Handler:
+    """A mini-program POST that creates something: session, JSON body, `action(redis, user_id,
+    body)`, and its answer with `status`, repeatable with an Idempotency-Key."""
+
+    async def handle(request: web.Request) -> web.Response:
+        session = await mp_user(request)
+
+        async def produce() -> web.Response:
+            body = await read_json(request)
+            return ok(await action(request.app[REDIS], session.user_id, body), status=status)
+
+        return await idempotent(request, f"user:{session.user_id}", produce)
+
+    return handle
 
 
 def _replay(stored: bytes | None) -> web.Response:

@@ -51,8 +51,10 @@ async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Res
 
 async def list_mine(request: web.Request) -> web.Response:
     session = await mp_user(request)
-    open_only = request.query.get("open", "") in ("1", "true")
-    rows = await objections.objections_for_user(session.user_id, open_only=open_only)
+    open_only = request.query.get("open")
+    if open_only not in (None, "1", "true"):
+        raise InvalidRequest("open 应为 1 或 true（或省略）", code="invalid_flag")
+    rows = await objections.objections_for_user(session.user_id, open_only=open_only is not None)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
     return ok({"items": items})

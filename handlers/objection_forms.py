@@ -55,7 +55,11 @@ class ObjectionForm:
 
     def text(self, name: str) -> str:
         value = self.fields.get(name)
-        return "" if value is None else _no_nul(str(value), name)
+        if value is None:
+            return ""
+        if not isinstance(value, str):  # a JSON number or object where text belongs
+            raise InvalidRequest(f"{name} 应为文本", code="invalid_text", field=name)
+        return _no_nul(value, name)
 
     def number(self, name: str, maximum: int = INT64_MAX) -> int | None:
         return positive_id(self.fields.get(name), name, maximum)

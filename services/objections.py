@@ -275,7 +275,7 @@ async def objections_for_department(
 ) -> list[Objection]:
     """The tickets routed to the department, oldest due first; by status, overdue or not."""
     query = Objection.filter(department_id=department.id)
-    if status:
+    if status is not None:
         try:
             query = query.filter(status=ObjectionStatus(status))
         except ValueError:
