@@ -3,8 +3,10 @@ first answer again, and nothing is created twice.
 
 The key is scoped to the caller (a user, a window operator) and the route. The first request
 with a key marks it in Redis (SET NX) before doing anything; a concurrent one with the same key
-gets 409 until the first has answered; later ones get the stored answer for 24 hours. Only
-successful answers are stored: after an error the same key may be used again.
+gets 409 until the first has answered; later ones get the stored answer for 24 hours, and 422
+if their body differs from the first one's (a multipart body is told apart by its length only:
+it is streamed, not read twice). Only successful answers are stored: after an error the same
+key may be used again.
 """
 
 from __future__ import annotations
@@ -21,15 +23,22 @@ from redis.asyncio import Redis
 
 from handlers.keys import REDIS
 from handlers.mp_auth import mp_user
-from handlers.mp_common import ok, read_json
-from services.errors import Conflict, InvalidRequest
+from handlers.mp_common import ok, read_body, read_json
+from handlers.objection_forms import MAX_FIELDS_BYTES
+from services.errors import Conflict, InvalidRequest, ServiceError
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 TTL_S = 24 * 3600
 PENDING_TTL_S = 120  # a request that died mid-way frees its key after this
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,128}")
-_PENDING = b"pending"
+_PENDING = "pending"
+
+
+class KeyReused(ServiceError):
+    status = 422
+    code = "idempotency_key_reused"
+    message = "该 Idempotency-Key 已用于内容不同的另一请求，请换用新的标识"
 
 
 def _redis_key(request: web.Request, caller: str, key: str) -> str:
@@ -49,8 +58,10 @@ async def idempotent(
             f"{HEADER} 应为 1 至 128 个可见 ASCII 字符", code="invalid_idempotency_key"
         )
     redis, name = request.app[REDIS], _redis_key(request, caller, key)
-    if not await redis.set(name, _PENDING, nx=True, ex=PENDING_TTL_S):
-        return _replay(await redis.get(name))
+    fingerprint = await _fingerprint(request)
+    pending = json.dumps({"state": _PENDING, "fingerprint": fingerprint})
+    if not await redis.set(name, pending, nx=True, ex=PENDING_TTL_S):
+        return _replay(await redis.get(name), fingerprint)
     try:
         response = await produce()
     except BaseException:
@@ -59,7 +70,8 @@ async def idempotent(
     if response.status >= 300:
         await redis.delete(name)
         return response
-    stored = {"status": response.status, "body": response.text, "type": response.content_type}
+    stored = {"status": response.status, "body": response.text, "type": response.content_type,
+              "fingerprint": fingerprint}  # fmt: skip
     await redis.set(name, json.dumps(stored, ensure_ascii=False), ex=TTL_S)
     return response
 
@@ -83,14 +95,22 @@ def created_by_user(action: UserAction, status: int = 201) -> Handler:
     return handle
 
 
-def _replay(stored: bytes | None) -> web.Response:
-    if stored is None or stored == _PENDING:  # None: it expired between SET and GET
+async def _fingerprint(request: web.Request) -> str:
+    if request.content_type == "multipart/form-data":
+        return f"multipart:{request.content_length}"
+    return hashlib.sha256(await read_body(request, MAX_FIELDS_BYTES)).hexdigest()
+
+
+def _replay(stored: bytes | None, fingerprint: str) -> web.Response:
+    answer = json.loads(stored) if stored is not None else {}
+    if answer and answer["fingerprint"] != fingerprint:
+        raise KeyReused()
+    if not answer or answer.get("state") == _PENDING:  # (none: it expired since the SET)
         raise Conflict(
             "相同 Idempotency-Key 的请求正在处理，请稍后再试",
             code="idempotency_in_progress",
             retry_after_s=1,
         )
-    answer = json.loads(stored)
     return web.Response(
         text=answer["body"],
         status=answer["status"],

@@ -12,6 +12,7 @@ from services import strict_json
 from services.errors import InvalidRequest
 
 MAX_JSON_BYTES = 64 * 1024
+_BODY = web.RequestKey("body", bytes)
 
 
 def ok(data: Any, status: int = 200) -> web.Response:
@@ -19,15 +20,21 @@ def ok(data: Any, status: int = 200) -> web.Response:
 
 
 async def read_body(request: web.Request, limit: int = MAX_JSON_BYTES) -> bytes:
-    """The whole body, refused (400) once it announces or passes `limit` bytes."""
+    """The whole body, refused (400) once it announces or passes `limit` bytes. Kept on the
+    request, so that a second reader (the Idempotency-Key check, then the handler) gets it too."""
     if request.content_length is not None and request.content_length > limit:
         raise InvalidRequest("请求内容过大", code="body_too_large")
+    if (cached := request.get(_BODY)) is not None:
+        if len(cached) > limit:
+            raise InvalidRequest("请求内容过大", code="body_too_large")
+        return cached
     raw = bytearray()
     async for chunk in request.content.iter_chunked(16 * 1024):
         raw += chunk
         if len(raw) > limit:  # a chunked body announces no length
             raise InvalidRequest("请求内容过大", code="body_too_large")
-    return bytes(raw)
+    request[_BODY] = bytes(raw)
+    return request[_BODY]
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:

@@ -177,6 +177,6 @@ async def read_form(request: web.Request) -> ObjectionForm:
         except ValueError:  # too many fields, or percent-escapes that are not UTF-8
             raise InvalidRequest("表单格式有误", code="invalid_form") from None
         return form
-    if request.can_read_body:
+    if request.body_exists:  # (it may have been read already: see read_body)
         form.fields = await read_json(request)
     return form

@@ -119,6 +119,10 @@ async def test_a_retried_report_request_with_the_same_key_gets_the_same_answer(
     assert first[0] == again[0] == 202 and first[1] == again[1]
     assert (first[2], again[2]) == (None, "true")
     assert await Report.all().count() == 1
+    r = await mp_cli.post("/api/mp/reports", json={**body, "related": True},
+                          headers={**auth(rep), "Idempotency-Key": "k-1"})  # fmt: skip
+    assert r.status == 422 and (await r.json())["code"] == "idempotency_key_reused"
+    assert await Report.all().count() == 1
     other_key = await ask(rep, "k-2")
     assert other_key[1]["id"] != first[1]["id"] and await Report.all().count() == 2
     r = await mp_cli.post("/api/mp/reports", json=body,
