@@ -29,7 +29,7 @@ SWEEP_EVERY_S = 60
 
 
 def _flag(value: str | None) -> bool | None:
-    if value in (None, ""):
+    if value is None:
         return None
     if value.lower() in ("1", "true", "yes"):
         return True
@@ -43,7 +43,7 @@ async def list_routed(request: web.Request) -> web.Response:
     today = today_in_china()
     rows = await objections.objections_for_department(
         department,
-        status=request.query.get("status") or None,
+        status=request.query.get("status"),
         overdue=_flag(request.query.get("overdue")),
         today=today,
     )

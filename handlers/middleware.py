@@ -48,6 +48,17 @@ async def request_id_middleware(request: web.Request, handler: web.Handler) -> w
         request_id_var.reset(token)
 
 
+def _json_answer(body: dict, status: int, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON error answer that cannot itself fail: details echoing what the caller sent may
+    hold text that is not valid UTF-8 (a lone surrogate); then it is sent as ASCII escapes."""
+    try:
+        text = readable_json(body)
+        text.encode("utf-8")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        text = json.dumps(body, ensure_ascii=True, default=str)
+    return web.Response(text=text, status=status, headers=headers, content_type="application/json")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     try:
@@ -55,30 +66,20 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
     except ServiceError as exc:
         retry_after = exc.details.get("retry_after_s")
         headers = {"Retry-After": str(int(retry_after))} if retry_after else None
-        return web.json_response(
-            exc.to_dict(), status=exc.status, headers=headers, dumps=readable_json
-        )
+        return _json_answer(exc.to_dict(), exc.status, headers)
     except RedisError:
         # Sessions, rate limits and queues live in Redis: while it is away, say so plainly.
         log.warning("redis unavailable on %s %s", request.method, request.path)
-        return web.json_response(
-            {
-                "code": "store_unavailable",
-                "message": "服务暂时不可用（缓存服务无响应），请稍后再试",
-            },
-            status=503,
-            headers={"Retry-After": "5"},
-            dumps=readable_json,
-        )
+        message = "服务暂时不可用（缓存服务无响应），请稍后再试"
+        body = {"code": "store_unavailable", "message": message}
+        return _json_answer(body, 503, {"Retry-After": "5"})
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code, message = _HTTP_MESSAGES.get(exc.status, ("http_error", "请求未能完成"))
-        return web.json_response(
-            {"code": code, "message": message}, status=exc.status, dumps=readable_json
-        )
+        # 405 names the methods the path does take (RFC 9110 §15.5.6).
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return _json_answer({"code": code, "message": message}, exc.status, allow)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return web.json_response(
-            {"code": "internal_error", "message": "系统繁忙，请稍后再试"}, status=500
-        )
+        return _json_answer({"code": "internal_error", "message": "系统繁忙，请稍后再试"}, 500)

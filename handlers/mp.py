@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from handlers import cors, mp_bindings, mp_hall, openapi
+from handlers.idempotency import created_by_user
 from handlers.keys import MP_HTTP, REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip, mp_user
 from handlers.mp_common import dumps, ok, path_id, read_json
@@ -61,13 +62,6 @@ async def domains(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-async def create_report(request: web.Request) -> web.Response:
-    session = await mp_user(request)
-    body = await read_json(request)
-    result = await request_for_user(request.app[REDIS], session.user_id, body)
-    return ok(result, status=202)
-
-
 async def list_reports(request: web.Request) -> web.Response:
     session = await mp_user(request)
     page, size = page_params(request.query.get("page"), request.query.get("page_size"))
@@ -95,7 +89,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/mp/login", login)
     app.router.add_post("/api/mp/logout", logout)
     app.router.add_get("/api/mp/domains", domains, allow_head=False)
-    app.router.add_post("/api/mp/reports", create_report)
+    app.router.add_post("/api/mp/reports", created_by_user(request_for_user, status=202))
     app.router.add_get("/api/mp/reports", list_reports, allow_head=False)
     app.router.add_get("/api/mp/reports/{id}", get_report, allow_head=False)
     mp_bindings.setup(app)

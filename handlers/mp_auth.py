@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from handlers.keys import REDIS, SETTINGS
 from services.errors import Unauthorized, Unavailable
-from services.mp_sessions import Admission, MpSession, admit, get_session
+from services.mp_sessions import Admission, MpSession, admit
 from services.ratelimit import TooManyRequests
 
 
@@ -46,24 +46,6 @@ async def _admit(request: web.Request, token: str | None) -> Admission:
 async def limit_ip(request: web.Request) -> None:
     """429 with Retry-After past the per-IP limit (every mini-program route, logged in or not)."""
     await _admit(request, None)
-
-
-async def mp_session(request: web.Request) -> MpSession:
-    """The caller's session, or 401; 503 when Redis (where sessions live) does not answer."""
-    token = bearer_token(request)
-    if token is None:
-        raise Unauthorized("请先登录", code="login_required")
-    try:
-        session = await get_session(
-            request.app[REDIS], token, request.app[SETTINGS].mp_session_ttl_s
-        )
-    except (RedisError, OSError) as exc:
-        raise Unavailable(
-            "会话服务暂时不可用，请稍后再试", code="session_store_unavailable"
-        ) from exc
-    if session is None:
-        raise Unauthorized("登录已过期，请重新登录", code="session_expired")
-    return session
 
 
 async def mp_user(request: web.Request) -> MpSession:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.idempotency import idempotent
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip
 from handlers.mp_common import ok, path_id, read_json
@@ -25,9 +26,15 @@ async def _operator(request: web.Request) -> Operator:
 
 async def create_report(request: web.Request) -> web.Response:
     operator = await _operator(request)
-    body = await read_json(request)
-    result = await request_at_window(request.app[REDIS], operator, body, client_ip(request))
-    return ok(result, status=202)
+
+    async def produce() -> web.Response:
+        body = await read_json(request)
+        return ok(
+            await request_at_window(request.app[REDIS], operator, body, client_ip(request)),
+            status=202,
+        )
+
+    return await idempotent(request, f"operator:{operator.id}", produce)
 
 
 async def get_report(request: web.Request) -> web.Response:

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.idempotency import idempotent
 from handlers.keys import REDIS, SETTINGS
-from handlers.mp_auth import mp_session
+from handlers.mp_auth import mp_user
 from handlers.mp_common import ok, path_id
 from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
 from models.enums import Channel
 from services import objections
 from services.errors import InvalidRequest
 from services.ingest import today_in_china
+from services.mp_sessions import MpSession
 from services.objection_notify import record_grants
 from services.objection_views import objection_dict, record_dict
 
 
 async def submit(request: web.Request) -> web.Response:
-    session = await mp_session(request)
+    session = await mp_user(request)
+    return await idempotent(request, f"user:{session.user_id}", lambda: _submit(request, session))
+
+
+async def _submit(request: web.Request, session: MpSession) -> web.Response:
     form = await read_form(request)
     objection = await submit_from_form(request.app[REDIS], request.app[SETTINGS], session.user_id,
                                        form, Channel.MINIPROGRAM.value)  # fmt: skip
@@ -32,9 +38,11 @@ async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Res
 
 
 async def list_mine(request: web.Request) -> web.Response:
-    session = await mp_session(request)
-    open_only = request.query.get("open", "") in ("1", "true")
-    rows = await objections.objections_for_user(session.user_id, open_only=open_only)
+    session = await mp_user(request)
+    open_only = request.query.get("open")
+    if open_only not in (None, "1", "true"):
+        raise InvalidRequest("open 应为 1 或 true（或省略）", code="invalid_flag")
+    rows = await objections.objections_for_user(session.user_id, open_only=open_only is not None)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
     return ok({"items": items})
@@ -42,7 +50,7 @@ async def list_mine(request: web.Request) -> web.Response:
 
 async def records(request: web.Request) -> web.Response:
     """The records of an enterprise an objection may point at (?enterprise_id=&domain=)."""
-    session = await mp_session(request)
+    session = await mp_user(request)
     enterprise_id = positive_id(request.query.get("enterprise_id"), "enterprise_id", INT32_MAX)
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
@@ -52,12 +60,12 @@ async def records(request: web.Request) -> web.Response:
 
 
 async def detail(request: web.Request) -> web.Response:
-    session = await mp_session(request)
+    session = await mp_user(request)
     return await _detail(session.user_id, path_id(request))
 
 
 async def close(request: web.Request) -> web.Response:
-    session = await mp_session(request)
+    session = await mp_user(request)
     form = await read_form(request)
     objection_id = path_id(request)
     await objections.close_by_user(
@@ -67,7 +75,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 async def attachment(request: web.Request) -> web.Response:
-    session = await mp_session(request)
+    session = await mp_user(request)
     objection = await objections.objection_for_user(session.user_id, path_id(request))
     data, content_type = await objections.attachment(
         objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
@@ -76,12 +84,17 @@ async def attachment(request: web.Request) -> web.Response:
 
 
 async def subscriptions(request: web.Request) -> web.Response:
-    """Grants of one-time subscribe messages the mini-program just obtained."""
-    session = await mp_session(request)
-    form = await read_form(request)
-    count = form.fields.get("count", 1)
-    remaining = await record_grants(session.user_id, form.text("template_id"), count)
-    return ok({"template_id": form.text("template_id").strip(), "remaining": remaining})
+    """Grants of one-time subscribe messages the mini-program just obtained (a retried request
+    with the same Idempotency-Key counts them once)."""
+    session = await mp_user(request)
+
+    async def produce() -> web.Response:
+        form = await read_form(request)
+        count = form.fields.get("count", 1)
+        remaining = await record_grants(session.user_id, form.text("template_id"), count)
+        return ok({"template_id": form.text("template_id").strip(), "remaining": remaining})
+
+    return await idempotent(request, f"user:{session.user_id}", produce)
 
 
 def setup(app: web.Application) -> None:

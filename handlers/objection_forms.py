@@ -1,30 +1,37 @@
 """Reading an objection form: multipart (fields and up to 9 images), or JSON or a URL-encoded
 form (fields only).
 
-Images are read part by part and refused as soon as one passes 2 MB or a tenth one starts, so a
-10 MB file is never read whole. The service checks them again (magic bytes, extension).
+Multipart is streamed part by part under caps on the whole body, the number of parts, each field,
+all fields together, and the count and size of images. A body announcing more than the caps is
+refused before any of it is read; any other is refused as soon as it passes one, so neither a
+10 MB image nor 90 MB of tiny fields is ever read whole. The service checks images again (magic
+bytes, extension).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers.mp_common import read_json
+from handlers.mp_common import read_body, read_json
 from models.objection import Objection
-from services import objections
+from services import objections, strict_json
 from services.errors import InvalidRequest
 from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
 
 MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 16  # the largest form (resolve) has 4 fields
+MAX_FIELDS_BYTES = 256 * 1024  # all fields together
+MAX_PARTS = MAX_FIELDS + MAX_IMAGES
+# Images and fields at their caps, and room for part headers and boundaries.
+MAX_FORM_BYTES = MAX_IMAGES * MAX_IMAGE_BYTES + MAX_FIELDS_BYTES + 64 * 1024
 IMAGE_FIELDS = ("images", "images[]", "image", "file")
 # The largest ids the columns hold: enterprises and domains are 32-bit, the rest 64-bit.
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
@@ -51,7 +58,11 @@ class ObjectionForm:
 
     def text(self, name: str) -> str:
         value = self.fields.get(name)
-        return "" if value is None else _no_nul(str(value), name)
+        if value is None:
+            return ""
+        if not isinstance(value, str):  # a JSON number or object where text belongs
+            raise InvalidRequest(f"{name} 应为文本", code="invalid_text", field=name)
+        return _no_nul(value, name)
 
     def number(self, name: str, maximum: int = INT64_MAX) -> int | None:
         return positive_id(self.fields.get(name), name, maximum)
@@ -60,8 +71,8 @@ class ObjectionForm:
         value = self.fields.get(name)
         if isinstance(value, str) and value.strip():
             try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
+                value = strict_json.loads(value)
+            except strict_json.StrictJsonError:
                 value = None
             if not isinstance(value, dict):
                 raise InvalidRequest(f"{name} 应为 JSON 对象", code="invalid_json", field=name)
@@ -77,10 +88,35 @@ def _no_nul(text: str, name: str) -> str:
     return text
 
 
-async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
+class _Budget:
+    """What is left of the caps while a multipart body streams in."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.total = 0
+        self.fields = 0
+
+    def start_part(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise InvalidRequest(f"表单项过多（最多 {MAX_PARTS} 项）", code="too_many_parts")
+
+    def take(self, size: int) -> None:
+        self.total += size
+        if self.total > MAX_FORM_BYTES:
+            raise _form_too_large()
+
+
+def _form_too_large() -> InvalidRequest:
+    mib = MAX_FORM_BYTES // (1024 * 1024)
+    return InvalidRequest(f"表单内容超过 {mib} MB 上限", code="form_too_large")
+
+
+async def _read_part(part: BodyPartReader, limit: int, budget: _Budget) -> bytes | None:
     """The part's bytes, or None once it passes `limit` (the rest is not read)."""
     data = bytearray()
     while chunk := await part.read_chunk(64 * 1024):
+        budget.take(len(chunk))
         data += chunk
         if len(data) > limit:
             return None
@@ -88,8 +124,10 @@ async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
 
 
 async def _read_multipart(request: web.Request, form: ObjectionForm) -> None:
+    budget = _Budget()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
+        budget.start_part()
         if not isinstance(part, BodyPartReader):
             raise InvalidRequest("不支持嵌套的表单", code="invalid_form")
         if part.filename is not None or part.name in IMAGE_FIELDS:
@@ -97,31 +135,54 @@ async def _read_multipart(request: web.Request, form: ObjectionForm) -> None:
                 raise too_many()
             # Some clients (aiohttp's among them) percent-encode non-ASCII file names.
             name = _no_nul(unquote(part.filename or ""), "文件名")
-            data = await _read_part(part, MAX_IMAGE_BYTES)
+            data = await _read_part(part, MAX_IMAGE_BYTES, budget)
             if data is None:
                 raise too_large(name)
             if not data and not name:  # a browser's file input left empty: no image
                 continue
             form.images.append((name, data))
         elif part.name:
-            value = await _read_part(part, MAX_FIELD_BYTES)
+            limit = min(MAX_FIELD_BYTES, MAX_FIELDS_BYTES - budget.fields)
+            value = await _read_part(part, limit, budget)
             if value is None:
                 raise InvalidRequest(f"字段 {part.name} 过长", code="field_too_long")
-            form.fields[part.name] = value.decode("utf-8", errors="replace")
+            budget.fields += len(value)
+            form.fields[part.name] = _utf8(value, part.name)
+
+
+def _utf8(value: bytes, name: str) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest(
+            f"字段 {name} 不是有效的 UTF-8 文本", code="invalid_encoding", field=name
+        ) from None
+
+
+async def _read_urlencoded(request: web.Request) -> dict[str, Any]:
+    body = _utf8(await read_body(request, MAX_FIELDS_BYTES), "form")
+    pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+    return dict(pairs)
 
 
 async def read_form(request: web.Request) -> ObjectionForm:
     form = ObjectionForm()
     if request.content_type == "multipart/form-data":
+        length = request.content_length
+        if length is not None and length > MAX_FORM_BYTES:
+            raise _form_too_large()  # refused before a byte of the body is read
         try:
             await _read_multipart(request, form)
         except (BadHttpMessage, ValueError):  # a malformed part header, a missing boundary
             raise InvalidRequest("表单格式有误", code="invalid_form") from None
         return form
     if request.content_type == "application/x-www-form-urlencoded":
-        form.fields = {k: str(v) for k, v in (await request.post()).items()}
+        try:
+            form.fields = await _read_urlencoded(request)
+        except ValueError:  # too many fields, or percent-escapes that are not UTF-8
+            raise InvalidRequest("表单格式有误", code="invalid_form") from None
         return form
-    if request.can_read_body:
+    if request.body_exists:  # (it may have been read already: see read_body)
         form.fields = await read_json(request)
     return form
 

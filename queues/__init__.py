@@ -34,8 +34,9 @@ Guarantees for retries and dead letters: a failing job keeps its key while it is
 later jobs of that key wait until it succeeds or becomes a dead letter. A dead letter releases
 its key (the conversation goes on); requeueing it appends it at the end of the key's order. If a
 key's next job has waited longer than ``key_stall_s`` (its predecessor was lost: trimmed by
-MAXLEN, or Redis lost data), the janitor releases the key and logs it. "One at a time" assumes
-handlers finish within ``min_idle_s``; past that the janitor starts a second copy.
+MAXLEN, or Redis lost data), the janitor releases the key and logs it. A worker heartbeats the
+entries it holds (every third of ``min_idle_s``), so a slow handler is not run a second time;
+"one at a time" assumes that a live worker reaches Redis at least once per ``min_idle_s``.
 
 Redis outages
 -------------

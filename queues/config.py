@@ -22,15 +22,20 @@ class StreamConfig:
     maxlen: int = DEFAULT_MAXLEN
     # Deliveries (first try included) before an entry goes to `<stream>:dead`.
     max_deliveries: int = 5
-    # The janitor reclaims entries idle this long: it must exceed the slowest handler,
-    # or a live worker's entry is run a second time.
-    min_idle_s: float = 60.0
+    # The janitor reclaims entries idle this long. A live worker resets the idle time of the
+    # entries it holds every heartbeat_s (a third of this), so a slow handler is not reclaimed;
+    # a killed worker's entries run again after about min_idle_s plus the janitor's interval.
+    min_idle_s: float = 15.0
     # Retry n waits about backoff_base_s * 2**(n-1), at most backoff_cap_s, with jitter.
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     # A key whose next job has waited this long for its predecessor is released (see ordering).
     # It must exceed min_idle_s plus the longest retry chain.
     key_stall_s: float = 600.0
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.min_idle_s / 3
 
     def __post_init__(self) -> None:
         if self.max_deliveries < 1:

@@ -101,7 +101,7 @@ class Worker:
         self.rng = rng or random.Random()
         self.backoff = {
             loop: Reconnector(reconnect_first_s, reconnect_cap_s, self.rng)
-            for loop in ("reader", "acker", "mover", "janitor")
+            for loop in ("reader", "acker", "mover", "janitor", "heartbeat")
         }
         self.processed = 0
         self.failed = 0
@@ -110,6 +110,9 @@ class Worker:
         self._busy = 0
         self._room = asyncio.Event()  # set whenever a runner finishes a job
         self._acks: dict[str, list[Delivered]] = {}
+        # Entries this worker holds (queued or running), per stream: the heartbeat keeps them
+        # from looking idle, so that min_idle_s can be short without reclaiming live jobs.
+        self._held: dict[str, set[str]] = {name: set() for name in self.streams}
         self._ack_ready = asyncio.Event()
         self._stop = asyncio.Event()
         # Loops stop at this flag rather than by cancellation: on Python 3.11 a redis-py call
@@ -138,6 +141,7 @@ class Worker:
         chores = [
             asyncio.create_task(self._mover_loop()),
             asyncio.create_task(self._janitor_loop()),
+            asyncio.create_task(self._heartbeat_loop()),
         ]
         try:
             await self._stop.wait()
@@ -176,6 +180,7 @@ class Worker:
         self, config: StreamConfig, entry_id: str, fields: Mapping[Any, Any], times: int
     ) -> None:
         envelope = Envelope.from_entry(entry_id, fields)
+        self._held[config.name].add(entry_id)
         self._ready.put_nowait(Delivered(config, entry_id, envelope, times))
 
     async def _runner(self) -> None:
@@ -184,6 +189,7 @@ class Worker:
             try:
                 await self._process(d)
             finally:
+                self._held[d.config.name].discard(d.entry_id)
                 self._busy -= 1
                 self._ready.task_done()
                 self._room.set()
@@ -314,6 +320,30 @@ class Worker:
         """Sleep, waking at once for shutdown."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._quitting.wait(), seconds)
+
+    async def _heartbeat_loop(self) -> None:
+        interval = min(c.heartbeat_s for c in self.streams.values())
+        while not self._quitting.is_set():
+            await self._pause(interval)
+            try:
+                await self._beat()
+            except Exception as exc:
+                await self._recover(exc, "heartbeat")
+                continue
+            self.backoff["heartbeat"].reset()
+
+    async def _beat(self) -> None:
+        """Reset the idle time of every entry this worker holds (XCLAIM to itself, JUSTID: the
+        delivery count is unchanged). An entry acked meanwhile is no longer pending and is left
+        alone by XCLAIM; a dead worker stops beating and its entries are reclaimed after
+        min_idle_s."""
+        held = {name: sorted(ids) for name, ids in self._held.items() if ids}
+        if not held:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for name, ids in held.items():
+            pipe.xclaim(name, self.group, self.consumer, 0, ids, justid=True)
+        await pipe.execute()
 
     async def _reclaim(self, config: StreamConfig) -> None:
         """Claim entries that another consumer has held longer than min_idle_s (it is dead)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,8 +67,16 @@ def _normalise_url(url: str) -> str:
     if url.startswith("sqlite://") and url not in ("sqlite://:memory:",):
         path, _, query = url[len("sqlite://") :].partition("?")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(path)
         return _with_durable_pragmas(url, query)
     return url
+
+
+def _owner_only(path: str) -> None:
+    """Create the SQLite file readable by its owner alone (it holds hashed ID numbers, encrypted
+    phones and the audit log); SQLite gives its -wal and -shm files the same mode."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _with_durable_pragmas(url: str, query: str) -> str:

@@ -92,7 +92,7 @@ async def authenticate_department(key: str) -> DepartmentIdentity:
 
 def ensure_same_department(caller: DepartmentIdentity, code: str | None) -> None:
     """Forbid a department from reading another department's data."""
-    if code and code != caller.code:
+    if code is not None and code != caller.code:  # an empty code is no code of its own
         raise Forbidden("只能查看本部门的数据", code="dept_mismatch")
 
 

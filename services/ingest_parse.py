@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import tempfile
 from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
+from services import strict_json
 from services.errors import ServiceError
 from services.ingest_content import ROW_FIELDS
 
@@ -306,22 +306,14 @@ def _ndjson_rows(file: IO[bytes], limits: IngestLimits) -> Iterator[RawRow | Rej
             )
             continue
         try:
-            values = json.loads(text.removeprefix(_BOM))
-        except ValueError as exc:
-            yield Rejection(
-                number, None, "malformed_json", f"该行不是有效的 JSON：{_json_error(exc)}"
-            )
+            values = strict_json.loads(text.removeprefix(_BOM))
+        except strict_json.StrictJsonError as exc:
+            yield Rejection(number, None, "malformed_json", f"该行不是有效的 JSON：{exc}")
             continue
         if not isinstance(values, dict):
             yield Rejection(number, None, "malformed_json", "每行须为一个 JSON 对象（{...}）")
             continue
         yield RawRow(number, values, len(content))
-
-
-def _json_error(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"第 {exc.colno} 个字符附近格式错误"
-    return "格式错误"
 
 
 def _csv_rows(

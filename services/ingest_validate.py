@@ -11,6 +11,7 @@ from typing import Any
 
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
 from models.enums import PenaltyProcedure, RecordKind, RecordStatus
+from services.formula import starts_like_formula
 from services.identity import is_valid_uscc
 from services.ingest_content import ROW_FIELDS, canonical_record_content, sha256_hex
 from services.ingest_parse import RawRow, Rejection
@@ -19,7 +20,6 @@ from services.ingest_parse import RawRow, Rejection
 MAX_LENGTHS = {"source_ref": 64, "decision_no": 64, "authority": 128}
 # Cells a spreadsheet would run as a formula (CSV injection). They are refused, not silently
 # cleaned: the department must see that its export is unsafe.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_CHECKED = ("source_ref", "decision_no", "authority", "summary")
 TEXT_FIELDS = tuple(f for f in ROW_FIELDS if f != "domain")
 KINDS = frozenset(k.value for k in RecordKind)
@@ -149,10 +149,10 @@ class RowValidator:
         uscc_raw, kind, decision_no, authority, day_text, summary, status, ref = text
         # (Stripping removes spaces only, so a tab or CR that led the raw value still leads.)
         if (
-            ref.startswith(FORMULA_STARTS)
-            or decision_no.startswith(FORMULA_STARTS)
-            or authority.startswith(FORMULA_STARTS)
-            or summary.startswith(FORMULA_STARTS)
+            starts_like_formula(ref)
+            or starts_like_formula(decision_no)
+            or starts_like_formula(authority)
+            or starts_like_formula(summary)
             or len(ref) > MAX_LENGTHS["source_ref"]
             or len(decision_no) > MAX_LENGTHS["decision_no"]
             or len(authority) > MAX_LENGTHS["authority"]
@@ -238,7 +238,7 @@ class RowValidator:
         stripped = value.strip(" \u3000")
         if not stripped:
             raise _Reject(field, "missing_field", f"必填字段 {FIELD_LABELS[field]} 为空")
-        if field in FORMULA_CHECKED and stripped.startswith(FORMULA_STARTS):
+        if field in FORMULA_CHECKED and starts_like_formula(stripped):
             raise _Reject(
                 field,
                 "formula_injection",

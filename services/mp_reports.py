@@ -251,7 +251,9 @@ def _values(model: type[Any], row: dict[str, Any], prefix: str, columns: tuple[s
 
 
 async def report_for_user(settings: Settings, user_id: int, report_id: int) -> dict[str, Any]:
-    """A report the user may see (services.access.may_see_report); 404 / 403 otherwise."""
+    """A report the user may see (services.access.may_see_report). Someone with no reports scope
+    on its enterprise gets 404, the same answer as for a missing report, so that report ids reveal
+    nothing of other enterprises; an agent of the enterprise who lacks a related one gets 403."""
     conn = connections.get("default")
     _, rows = await conn.execute_query(
         _status_query(conn.capabilities.dialect), [user_id, report_id]
@@ -267,6 +269,10 @@ async def report_for_user(settings: Settings, user_id: int, report_id: int) -> d
         )  # fmt: skip
     report = Report(enterprise_id=row["r_enterprise_id"],
                     **_values(Report, row, "r_", _REPORT_COLUMNS))  # fmt: skip
+    main = known.get(report.enterprise_id)
+    stranger = main is None or not binding_allows(main, "reports")
+    if row["r_requester_id"] != user_id and stranger:
+        raise NotFound("未找到该报告", code="report_not_found")
     ids = report_enterprise_ids(report.enterprise_id, report.related_enterprise_ids)
     await require_report_access(user_id, row["r_requester_id"], ids, known)
     enterprise = Enterprise(id=row["r_enterprise_id"], uscc=row["e_uscc"], name=row["e_name"])
@@ -279,10 +285,10 @@ async def report_for_user(settings: Settings, user_id: int, report_id: int) -> d
 async def report_for_operator(
     settings: Settings, operator: Operator, report_id: int
 ) -> dict[str, Any]:
-    """A report this operator asked for."""
+    """A report this operator asked for; 404 for another window's, as for a missing one."""
     report = await _report_with_enterprise(report_id)
     if report.operator != operator.name or str(report.channel) != str(operator.channel):
-        raise Forbidden("该报告不是本窗口（终端）申请的", code="not_authorised")
+        raise NotFound("未找到该报告", code="report_not_found")
     return await _describe(settings, report)
 
 

@@ -14,6 +14,7 @@ If Redis loses its data, the markers go with the jobs, and the sweep enqueues th
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ from services.errors import InvalidRequest
 from services.objection_due import estimated_mark
 
 log = logging.getLogger(__name__)
+# WeChat template ids: letters, digits, "-" and "_".
+_TEMPLATE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 NOTIFY_STREAM = "notify"
 NOTIFY_JOB = "notify.send"
@@ -160,7 +163,7 @@ async def record_grants(user_id: int, template_id: str, count: int) -> int:
     """Add one-time subscribe grants the mini-program obtained (wx.requestSubscribeMessage);
     the notifier takes one per message sent. Returns how many the user now has left."""
     template_id = (template_id or "").strip()
-    if not template_id or len(template_id) > 64:
+    if not _TEMPLATE_ID.fullmatch(template_id):
         raise InvalidRequest("template_id 无效", code="invalid_template_id")
     if (
         isinstance(count, bool)

@@ -23,7 +23,7 @@ from models.ingest_batch import IngestBatch
 from models.record import Record
 from services.audit import append_audit
 from services.departments import department_by_code
-from services.errors import InvalidRequest
+from services.errors import Forbidden, InvalidRequest
 from services.ingest import today_in_china
 from services.ingest_parse import RawRow, Rejection
 from services.ingest_store import write_chunk
@@ -64,11 +64,13 @@ async def change_record(
     record_id: int,
     changes: Mapping[str, Any],
     *,
-    actor: str,
+    department_code: str,
     ticket_no: str,
     now: datetime | None = None,
 ) -> RecordChange:
-    """Apply `changes` (a subset of EDITABLE_FIELDS) to the record as a new version."""
+    """Apply `changes` (a subset of EDITABLE_FIELDS) to the record as a new version, for the
+    department that pushed it. In a domain shared by several departments, a ticket handed over
+    to another one does not let that one rewrite the first one's record (Forbidden)."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise InvalidRequest(
@@ -76,6 +78,11 @@ async def change_record(
             code="record_field_not_editable",
         )
     record = await Record.get(id=record_id).prefetch_related("enterprise", "department")
+    if record.department.code != department_code:
+        raise Forbidden(
+            f"该记录由{record.department.name}推送，只能由其更正；请将异议转交回该部门办理",
+            code="record_of_other_department",
+        )
     values = _current_values(record)
     for name, value in changes.items():
         values[name] = value.isoformat() if isinstance(value, date) else value
@@ -107,5 +114,7 @@ async def change_record(
                               "batch_id": batch.public_id}  # fmt: skip
     if outcome.head:
         detail.update(chain_head_id=outcome.head[0], chain_head_hash=outcome.head[1])
-    await append_audit(actor, "objection.record_changed", "record", str(record.id), detail)
+    await append_audit(
+        f"dept:{department_code}", "objection.record_changed", "record", str(record.id), detail
+    )
     return RecordChange(record.id, record.version, batch.public_id)

@@ -35,7 +35,9 @@ from services.access import binding_allows, live_bindings, require_scope
 from services.audit import append_audit
 from services.departments import DepartmentIdentity
 from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from services.formula import starts_like_formula
 from services.ingest import today_in_china
+from services.numbering import next_serial_number
 from services.objection_attachments import AttachmentStore, validate_image, validate_images
 from services.objection_due import OPEN_STATUSES, Deadlines
 from services.objection_notify import notify_event
@@ -103,14 +105,16 @@ def _text(value: str, limit: int, label: str, required: bool) -> str:
         raise InvalidRequest(f"请填写{label}", code="text_required")
     if len(text) > limit:
         raise InvalidRequest(f"{label}不能超过 {limit} 个字", code="text_too_long")
+    if starts_like_formula(text):  # departments export tickets to spreadsheets
+        raise InvalidRequest(
+            f"{label}不能以 = + - @ 开头（可能被电子表格当作公式执行）", code="formula_injection"
+        )
     return text
 
 
-async def _next_ticket_no(day: date) -> str:
-    prefix = f"YY{day:%Y%m%d}"
-    last = await Objection.filter(ticket_no__startswith=prefix).order_by("-ticket_no").first()
-    sequence = int(last.ticket_no[len(prefix) :]) + 1 if last else 1
-    return f"{prefix}{sequence:06d}"
+async def _last_ticket_no(day_prefix: str) -> str | None:
+    last = await Objection.filter(ticket_no__startswith=day_prefix).order_by("-ticket_no").first()
+    return last.ticket_no if last else None
 
 
 async def submit_objection(
@@ -148,8 +152,8 @@ async def submit_objection(
     deadlines = Deadlines.from_settings(settings)
     accept_due = deadlines.accept_due(today)
     store = AttachmentStore(settings.objection_files_dir)
-    for _ in range(5):  # two submissions in the same instant may pick the same number
-        ticket_no = await _next_ticket_no(today)
+    for _ in range(5):  # a retry only after Redis lost its counter (services.numbering)
+        ticket_no = await next_serial_number(redis, "YY", today, _last_ticket_no)
         stored = await store.put(ticket_no, images, types)
         try:
             async with in_transaction():
@@ -272,7 +276,7 @@ async def objections_for_department(
 ) -> list[Objection]:
     """The tickets routed to the department, oldest due first; by status, overdue or not."""
     query = Objection.filter(department_id=department.id)
-    if status:
+    if status is not None:
         try:
             query = query.filter(status=ObjectionStatus(status))
         except ValueError:
@@ -395,7 +399,7 @@ async def resolve(
                 "请在 record 中填写更正或更新后的字段", code="record_changes_required"
             )
         change = await change_record(objection.record_id, changes, now=now,
-                                     actor=f"dept:{department.code}",
+                                     department_code=department.code,
                                      ticket_no=objection.ticket_no)  # fmt: skip
     elif record_changes:
         raise InvalidRequest(

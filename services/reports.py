@@ -29,6 +29,7 @@ from services.audit import append_audit
 from services.errors import InvalidRequest, NotFound
 from services.evidence import evidence_files
 from services.identity import normalise_uscc
+from services.numbering import next_serial_number
 from services.signing import SnapshotSigner
 from services.signing_keys import record_key_in_use
 from services.snapshot import (
@@ -101,11 +102,9 @@ def new_verify_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-async def _next_number(day: date) -> str:
-    prefix = f"YX{day:%Y%m%d}"
-    last = await Report.filter(number__startswith=prefix).order_by("-number").first()
-    sequence = int(last.number[len(prefix) :]) + 1 if last else 1
-    return f"{prefix}{sequence:06d}"
+async def _last_number(day_prefix: str) -> str | None:
+    last = await Report.filter(number__startswith=day_prefix).order_by("-number").first()
+    return last.number if last else None
 
 
 async def request_report(redis: Redis, req: ReportRequest, today: date | None = None) -> Report:
@@ -121,10 +120,10 @@ async def request_report(redis: Redis, req: ReportRequest, today: date | None = 
     if enterprise is None:
         raise NotFound("未找到该统一社会信用代码对应的企业", code="unknown_enterprise")
     related_ids = await _choose_related(enterprise, req.related)
-    for _ in range(5):  # two requests in the same instant may pick the same number
+    for _ in range(5):  # a retry only after Redis lost its counter (services.numbering)
         try:
             report = await Report.create(
-                number=await _next_number(today),
+                number=await next_serial_number(redis, "YX", today, _last_number),
                 verify_code=new_verify_code(),
                 enterprise=enterprise,
                 related_enterprise_ids=related_ids,

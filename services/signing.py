@@ -83,4 +83,10 @@ def link_is_valid(key: str, path: str, expires: str, signature: str, now: float 
         return False
     expected = sign_link(key, path, expires_at)
     fresh = expires_at >= (time.time() if now is None else now)
-    return hmac.compare_digest(expected, signature) and fresh
+    return same_secret(expected, signature) and fresh
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of a secret with what a caller sent, as UTF-8 bytes: comparing
+    str raises TypeError on non-ASCII text, and a lone surrogate cannot be encoded strictly."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))

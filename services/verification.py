@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -23,7 +22,7 @@ from services.audit import append_audit
 from services.errors import Forbidden, NotFound
 from services.evidence import evidence_document
 from services.reports import parts_ready
-from services.signing import SnapshotSigner, link_is_valid, sign_link, verify_snapshot
+from services.signing import SnapshotSigner, link_is_valid, same_secret, sign_link, verify_snapshot
 from services.signing_keys import public_keys, record_key_in_use
 from services.snapshot import (
     assemble_sections,
@@ -45,8 +44,8 @@ async def ready_report(report_no: str, code: str) -> Report:
     # Anything that cannot be a report number is simply not found (not a database error).
     well_formed = report_no.isascii() and report_no.isalnum() and len(report_no) <= 32
     report = await Report.get_or_none(number=report_no) if well_formed else None
-    given = (code or "").strip().upper().encode()
-    if report is None or not hmac.compare_digest(report.verify_code.encode(), given):
+    given = (code or "").strip().upper()
+    if report is None or not same_secret(report.verify_code, given):
         raise NotFound(NOT_FOUND_MESSAGE, code="report_not_found")
     if report.status != ReportStatus.READY or report.snapshot is None:
         raise NotFound("该报告尚未出具完成，请稍后再试", code="report_not_ready")

@@ -207,6 +207,8 @@ OWN_ACCOUNT = {
 }
 # Another enterprise's ticket is answered as an unknown one (404), so its existence stays hidden.
 HIDDEN = {
+    ("GET", "/api/mp/reports/{id}"),
+    ("GET", "/api/hall/reports/{id}"),
     ("GET", "/api/mp/objections/{id}"),
     ("POST", "/api/mp/objections/{id}/close"),
     ("GET", "/api/mp/objections/{id}/events/{event_id}/attachments/{n}"),

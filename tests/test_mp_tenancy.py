@@ -71,6 +71,7 @@ class Report:
     enterprises: frozenset[int]
     report_id: int
     requester: int
+    company: int  # the report's own enterprise
 
 
 @dataclass
@@ -237,7 +238,7 @@ class Tenancy(RuleBasedStateMachine):
             other = 1 - company  # A's subsidiary is B; B's controlling shareholder is A
             with_other = related and self.allows(user, other, "reports")
             included = frozenset({company, other} if with_other else {company})
-            self.reports.append(Report(included, answer["id"], user))
+            self.reports.append(Report(included, answer["id"], user, company))
         else:
             assert status == 403, answer
 
@@ -250,10 +251,13 @@ class Tenancy(RuleBasedStateMachine):
             "GET", f"/api/mp/reports/{report.report_id}", self.tokens[user]
         )
         # Its requester sees it; anyone else needs the reports scope for every enterprise in it.
+        # A user with no reports scope on its own enterprise is told it does not exist (404); an
+        # agent of that enterprise who lacks a related one is refused (403).
         visible = user == report.requester or all(
             self.allows(user, c, "reports") for c in report.enterprises
         )
-        assert status == (200 if visible else 403), answer
+        knows = user == report.requester or self.allows(user, report.company, "reports")
+        assert status == (200 if visible else 403 if knows else 404), answer
 
     @rule(user=st.integers(0, USERS - 1), company=st.integers(0, 1))
     def history(self, user: int, company: int) -> None:

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from config.settings import Settings
 from models.audit import AuditEntry
 from models.enums import BindingRole, ObjectionKind, ObjectionStatus
+from models.ingest_batch import IngestBatch
 from models.objection import Objection, ObjectionEvent
 from services import objection_notify, objections
 from services.departments import department_by_code
@@ -337,7 +338,7 @@ async def test_concurrent_submissions_get_distinct_ticket_numbers(db, redis, set
     assert len(await notify_jobs(redis)) == 5
 
 
-async def test_a_department_a_ticket_was_handed_to_corrects_the_record_in_its_owners_name(
+async def test_a_department_a_ticket_was_handed_to_cannot_rewrite_the_owners_record(
     db, redis, settings
 ):
     ent = await enterprise()
@@ -347,12 +348,16 @@ async def test_a_department_a_ticket_was_handed_to_corrects_the_record_in_its_ow
     samr, drugs = await department_by_code("samr"), await department_by_code("drugs")
     await objections.hand_over(redis, samr, ticket.id, to_department="drugs")
     await objections.accept(redis, drugs, ticket.id, settings=settings)
-    _, change = await objections.resolve(redis, drugs, ticket.id, resolution="updated",
-                                         record_changes={"summary": "已缴清罚款。"})  # fmt: skip
+    with pytest.raises(Forbidden) as refused:
+        await objections.resolve(redis, drugs, ticket.id, resolution="updated",
+                                 record_changes={"summary": "已缴清罚款。"})  # fmt: skip
+    assert refused.value.code == "record_of_other_department"
+    assert "市场监管" in refused.value.message
     await rec.refresh_from_db()
-    assert change.version == 2 and rec.summary == "已缴清罚款。" and rec.department_id == samr.id
-    audit = await AuditEntry.get(action="objection.record_changed")
-    assert audit.actor == "dept:drugs" and audit.detail["ticket_no"] == ticket.ticket_no
+    assert rec.version == 1 and rec.summary != "已缴清罚款。"
+    assert not await IngestBatch.filter(channel="obj").exists(), "no batch under either department"
+    assert not await AuditEntry.filter(action="objection.record_changed").exists()
+    assert (await Objection.get(id=ticket.id)).status == ObjectionStatus.ACCEPTED
 
 
 async def test_a_user_submitting_too_often_is_told_to_wait(db, redis, settings, monkeypatch):
