@@ -145,7 +145,7 @@ async def test_another_users_report_is_not_shown(mp_cli, fake_wechat):
     mp_cli.session.cookie_jar.clear()
     await wechat_login(mp_cli, fake_wechat, "o_stranger")
     r = await mp_cli.get(r.headers["Location"])
-    assert r.status == 403 and "您未获得该报告所含全部企业的报告授权" in await r.text()
+    assert r.status == 404 and "未找到该报告" in await r.text()  # as for a missing one
 
 
 async def test_an_objection_with_a_photo_is_routed_and_followed(mp_cli, fake_wechat):
