@@ -35,6 +35,12 @@ fi
 npm_stamp=node_modules/.yucredit-lock-sha256
 npm_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_sha" ]; then
+  if ! command -v npm >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    echo ">> apt: installing nodejs npm (for npm ci)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm \
+      >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+  fi
   if command -v npm >/dev/null; then
     npm ci --no-audit --no-fund --loglevel=error >/dev/null && echo "$npm_sha" > "$npm_stamp"
   else
