@@ -156,7 +156,8 @@ async def bound_chat(redis: Redis, settings: Settings, **kw: Any) -> tuple[Chat,
     return chat, enterprise
 
 
-_fake_render = Renderer(
+# Stand-in files for tests about issuing, not rendering (the PDF and card are tested with reports).
+FAKE_RENDERER = Renderer(
     card=lambda snap: b"\x89PNG test", pdf=lambda snap, e, evidence=(): b"%PDF-1.7 test"
 )
 
@@ -181,5 +182,5 @@ async def issued_report(settings: Settings, redis: Redis, requester: User | None
         settings=settings,
         signer=SnapshotSigner(settings.report_signing_key),
         data_as_of=data_as_of,
-        renderer=_fake_render,
+        renderer=FAKE_RENDERER,
     )

@@ -15,10 +15,11 @@ from models.report import Report
 from render.view import view_from_snapshot
 from services import objections
 from services.departments import department_by_code
-from services.reports import Renderer, ReportRequest, issue, request_report
+from services.reports import ReportRequest, issue, request_report
 from services.signing import SnapshotSigner
 from services.snapshot import records_fingerprint
 from services.verification import verify_report
+from tests.bot_support import FAKE_RENDERER
 from tests.test_objection_support import bound_user, enterprise, record
 
 
@@ -31,19 +32,13 @@ async def no_dates(domains: Any) -> dict[int, date | None]:
     return {d: date(2026, 11, 20) for d in domains}
 
 
-# The PDF and card themselves are tested with the reports.
-fake_renderer = Renderer(
-    card=lambda snap: b"\x89PNG test", pdf=lambda snap, e, evidence=(): b"%PDF-1.7 test"
-)
-
-
 async def issued(settings: Settings, redis: Redis, uscc: str) -> Report:
     report = await request_report(
         redis, ReportRequest(uscc=uscc, domains="27,33", start="2021-01-01")
     )
     signer = SnapshotSigner(settings.report_signing_key)
     return await issue(
-        report, settings=settings, signer=signer, data_as_of=no_dates, renderer=fake_renderer
+        report, settings=settings, signer=signer, data_as_of=no_dates, renderer=FAKE_RENDERER
     )
 
 
