@@ -30,7 +30,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import DEFAULT_URL, admin_sql, print_rows, with_database
+from bench.common import DEFAULT_URL, admin_sql, load_parser, print_rows, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PORT, BARE_PORT = 8112, 8113
@@ -286,15 +286,8 @@ def fetch(url: str, token: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds per server")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser = load_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", action="store_true", help="scratch PostgreSQL database")
-    parser.add_argument("--bare", help=argparse.SUPPRESS)
-    parser.add_argument("--load", help=argparse.SUPPRESS)
-    parser.add_argument("--report-id", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:

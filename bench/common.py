@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 
@@ -41,3 +42,17 @@ def print_rows(rows: list[tuple[str, ...]], left: int = 2) -> None:
     for row in rows:
         cells = zip(row, widths, strict=True)
         print("  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(cells)))
+
+
+def load_parser(description: str) -> argparse.ArgumentParser:
+    """The options every load bench shares: how long and how hard to load, where Redis is, and
+    the hidden ones by which the bench re-runs itself as the bare server or the load process."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds per server")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--bare", help=argparse.SUPPRESS)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--report-id", type=int, help=argparse.SUPPRESS)
+    return parser

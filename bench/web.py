@@ -27,7 +27,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench.api import ID_HASH_KEY, Figures, _flush, measure_pair, prepare, wait_for
-from bench.common import print_rows
+from bench.common import load_parser, print_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_P99_MS = 20.0
@@ -192,16 +192,9 @@ def print_table(results: dict[str, Figures], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds per server")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser = load_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8114, help="the app's; the bare one is +1")
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL")
-    parser.add_argument("--bare", help=argparse.SUPPRESS)
-    parser.add_argument("--load", help=argparse.SUPPRESS)
-    parser.add_argument("--report-id", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cookie", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
