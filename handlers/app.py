@@ -24,7 +24,7 @@ from handlers import (
 )
 from handlers import web as site
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
-from handlers.middleware import error_middleware, request_id_middleware
+from handlers.middleware import answer_expectations_in_json, error_middleware, request_id_middleware
 from queues.worker import Worker, worker_redis
 from services.db import close_db, init_db
 from services.jobs import build_registry
@@ -92,10 +92,11 @@ def create_app(
     if with_dev_pki:
         dev_pki.setup(app)  # before verify's /verify/{report_no}: these paths are more specific
     verify.setup(app)
-    mp_objections.setup(app)  # issue 7: objections
+    mp_objections.setup(app)
     dept_objections.setup(app)
     ops_stats.setup(app)
     mp.setup(app)
     wechat.setup(app)
     site.setup(app)  # the enterprise web site, on the same services as mp and the bot
+    answer_expectations_in_json(app)
     return app

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import time
+from typing import Any
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -57,6 +58,24 @@ def _json_answer(body: dict, status: int, headers: dict[str, str] | None = None)
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         text = json.dumps(body, ensure_ascii=True, default=str)
     return web.Response(text=text, status=status, headers=headers, content_type="application/json")
+
+
+def answer_expectations_in_json(app: web.Application) -> None:
+    """aiohttp refuses an unknown `Expect` header (only 100-continue is defined) before any
+    middleware runs, as plain text; give that 417 the API's JSON error shape instead."""
+    for route in app.router.routes():
+        route._expect_handler = _json_expectation(route._expect_handler)  # type: ignore[attr-defined]
+
+
+def _json_expectation(original: Any) -> Any:
+    async def handle(request: web.Request) -> web.StreamResponse | None:
+        try:
+            return await original(request)
+        except web.HTTPExpectationFailed:
+            message = "不支持该 Expect 请求头，仅支持 100-continue"
+            return _json_answer({"code": "expectation_failed", "message": message}, 417)
+
+    return handle
 
 
 @web.middleware

@@ -162,3 +162,10 @@ def test_a_surrogate_pair_is_one_character_and_accepted():
 def test_non_standard_constants_are_refused(text: str):
     with pytest.raises(strict_json.StrictJsonError):
         strict_json.loads(text)
+
+
+async def test_an_unknown_expectation_is_refused_in_json(cli):  # type: ignore[no-untyped-def]
+    r = await cli.post("/api/mp/login", json={"code": "x"}, headers={"Expect": "]p6"})
+    assert r.status == 417
+    body = await r.json()
+    assert body["code"] == "expectation_failed" and "Expect" in body["message"]
