@@ -36,17 +36,20 @@ from __future__ import annotations
 
 import shutil
 import threading
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from render.document import report_document
 from render.html import render_html
-from render.typst_engine import TypstRenderError, compile_typst
+from render.seal_appearance import Anchor
+from render.typst_engine import TypstRenderError, compile_typst_with_metadata
 from render.view import ReportView
 
 Engine = Literal["typst", "weasyprint", "wkhtmltopdf"]
 HtmlEngine = Literal["weasyprint", "wkhtmltopdf"]
 ENGINES: tuple[Engine, ...] = ("typst", "weasyprint", "wkhtmltopdf")
 DEFAULT_ENGINE: Engine = "typst"
+ISSUER_LABEL = "issuer-at"  # the metadata report.typ places after the issuer's name
 
 # Appended last in <head>, so it wins over the template's serif stack.
 WKHTMLTOPDF_FONT_OVERRIDE = (
@@ -85,18 +88,40 @@ def _font_config() -> object:
     return config
 
 
+@dataclass(frozen=True)
+class TypesetReport:
+    """A report's PDF, and where its issuer's name is printed when the engine says so (Typst)."""
+
+    pdf: bytes
+    issuer_at: Anchor | None = None
+
+
 def report_pdf(view: ReportView, engine: Engine = DEFAULT_ENGINE) -> bytes:
     """The report's PDF with the given engine, all from the one view. Synchronous, CPU-bound."""
+    return typeset_report(view, engine).pdf
+
+
+def typeset_report(view: ReportView, engine: Engine = DEFAULT_ENGINE) -> TypesetReport:
+    """As report_pdf, with the issuer line's position for the seal where the engine gives it."""
     if engine == "typst":
         try:
-            return compile_typst(
-                "report.typ", report_document(view), timestamp=int(view.issued_at.timestamp())
-            )
+            pdf, at = compile_typst_with_metadata(
+                "report.typ", report_document(view), ISSUER_LABEL,
+                timestamp=int(view.issued_at.timestamp()),
+            )  # fmt: skip
         except TypstRenderError as e:
             raise RenderError(str(e)) from e
+        return TypesetReport(pdf, _anchor(at))
     if engine in ("weasyprint", "wkhtmltopdf"):
-        return render_pdf(render_html(view), engine)
+        return TypesetReport(render_pdf(render_html(view), engine))
     raise ValueError(f"unknown PDF engine {engine!r}; expected one of {', '.join(ENGINES)}")
+
+
+def _anchor(at: dict[str, Any] | None) -> Anchor | None:
+    if not at:
+        return None  # the seal then finds the name in the PDF's text
+    return Anchor(page=int(at["page"]) - 1, x=float(at["x"]), y=float(at["y"]),
+                  page_width=float(at["width"]), page_height=float(at["height"]))  # fmt: skip
 
 
 def render_pdf(html: str, engine: HtmlEngine = "weasyprint") -> bytes:

@@ -14,10 +14,10 @@ from typing import Any
 
 from render.card import render_card
 from render.dev_pki import DevPki
-from render.pdf import DEFAULT_ENGINE, Engine, report_pdf
+from render.pdf import DEFAULT_ENGINE, Engine, typeset_report
 from render.seal import Attachment, LongTermTrust, seal_pdf
 from render.tsa import LocalTimeStamper, TimeStampAuthority
-from render.view import view_from_snapshot
+from render.view import ReportView, view_from_snapshot
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,22 @@ class SealMaterial:
         return f"SealMaterial(cert={len(self.cert_pem)} bytes, key=<hidden>)"
 
 
+def sealed_pdf(
+    view: ReportView,
+    engine: Engine = DEFAULT_ENGINE,
+    evidence: Sequence[Attachment] = (),
+    seal: SealMaterial | None = None,
+) -> bytes:
+    """The report's PDF, sealed over its issuer line with the evidence embedded, given seal
+    material (else unsealed)."""
+    typeset = typeset_report(view, engine)
+    if seal is None:
+        return typeset.pdf
+    return seal_pdf(typeset.pdf, seal.key_pem, seal.cert_pem, seal.chain, seal.key_passphrase,
+                    attachments=evidence, trust=seal.trust, issuer=view.issuer,
+                    issuer_at=typeset.issuer_at)  # fmt: skip
+
+
 def render_report(
     snapshot: Mapping[str, Any],
     engine: Engine = DEFAULT_ENGINE,
@@ -56,8 +72,4 @@ def render_report(
 ) -> tuple[bytes, bytes]:
     """(PDF, PNG card) for a snapshot; the PDF is sealed, evidence embedded, given seal material."""
     view = view_from_snapshot(snapshot)
-    pdf = report_pdf(view, engine)
-    if seal is not None:
-        pdf = seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain, seal.key_passphrase,
-                       attachments=evidence, trust=seal.trust, issuer=view.issuer)  # fmt: skip
-    return pdf, render_card(view)
+    return sealed_pdf(view, engine, evidence, seal), render_card(view)

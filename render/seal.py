@@ -21,6 +21,10 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from render.seal_appearance import Anchor
 
 SEAL_FIELD = "YuCreditSeal"
 SEAL_REASON = "专项信用报告（上市版）电子签章"
@@ -80,10 +84,12 @@ def seal_pdf(
     attachments: Sequence[Attachment] = (),
     trust: LongTermTrust | None = None,
     issuer: str | None = None,
+    issuer_at: Anchor | None = None,
 ) -> bytes:
     """Seal the PDF (SHA-256); returns the sealed PDF. See the module docstring for the levels.
 
-    With `issuer`, the seal is visible: a round seal over that name on the last page.
+    With `issuer`, the seal is visible: a round seal over that name, where `issuer_at` says it
+    is printed, else where the last page's text shows it.
     """
     from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -113,7 +119,7 @@ def seal_pdf(
         meta,
         signer=signer,
         timestamper=trust.timestamper if trust else None,  # type: ignore[arg-type]
-        **_appearance(pdf, issuer),
+        **_appearance(pdf, issuer, issuer_at),
     )
     out = pdf_signer.sign_pdf(writer)
     return bytes(out.getbuffer())
@@ -137,29 +143,17 @@ def _long_term(trust: LongTermTrust | None, extra: Sequence[object]) -> dict[str
             "validation_context": context}  # fmt: skip
 
 
-def _appearance(pdf: bytes, issuer: str | None) -> dict[str, object]:
+def _appearance(pdf: bytes, issuer: str | None, anchor: Anchor | None) -> dict[str, object]:
     if not issuer:
         return {}
-    from pyhanko.pdf_utils import layout
-    from pyhanko.pdf_utils.images import PdfImage
     from pyhanko.sign import fields
-    from pyhanko.stamp import StaticStampStyle
 
-    from render.seal_appearance import appearance_image, place_seal
+    from render.seal_appearance import encoded_appearance, place_seal, placement
+    from render.seal_stamp import stamp_style
 
-    spot = place_seal(pdf, issuer)
-    image = PdfImage(appearance_image(issuer))
-    style = StaticStampStyle(
-        background=image,
-        border_width=0,
-        background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins.uniform(0),
-        ),
-    )
+    spot = placement(anchor, issuer) if anchor else place_seal(pdf, issuer)
     spec = fields.SigFieldSpec(SEAL_FIELD, on_page=spot.page, box=spot.box)
-    return {"stamp_style": style, "new_field_spec": spec}
+    return {"stamp_style": stamp_style(encoded_appearance(issuer)), "new_field_spec": spec}
 
 
 def _embed(writer: object, attachment: Attachment) -> None:

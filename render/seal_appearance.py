@@ -1,15 +1,19 @@
 """The visible seal: a red round 电子印章 on the last page's issuer line, with a note beside it.
 
 Drawn with Pillow at print resolution (about 600 dpi at its printed size) on a transparent
-background, and placed from the PDF itself: the issuer's name is found on the last page with pypdf's
-text positions, so any PDF engine will do. The picture is only a picture: the note beside it tells
-the reader that the digital signature, not the image, is the proof.
+background, once per issuer and process, and kept Flate-encoded (`encoded_appearance`): encoding
+2152 x 952 RGBA pixels cost more than the rest of a B-B seal. It is centred on the issuer's name:
+where the engine says it printed the name (Typst's `<issuer-at>`, an `Anchor`), else where pypdf's
+text positions find it on the last page, so any PDF engine will do. The picture is only a
+picture: the note beside it tells the reader that the digital signature, not the image, is the
+proof.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +33,28 @@ NOTE_LINES = (
     "请扫描首页二维码或访问",
     "核验页面核验电子签名。",
 )
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where the issuer's name is printed: its start on the baseline, in PDF points from the
+    lower left of page `page` (0-based), and that page's size."""
+
+    page: int
+    x: float
+    y: float
+    page_width: float
+    page_height: float
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An RGB image and its alpha channel, each Flate-encoded, ready to be a PDF image XObject."""
+
+    width: int
+    height: int
+    rgb: bytes
+    alpha: bytes
 
 
 @dataclass(frozen=True)
@@ -73,8 +99,18 @@ def appearance_image(issuer: str) -> Image.Image:
     return img
 
 
+@lru_cache(maxsize=8)
+def encoded_appearance(issuer: str) -> EncodedImage:
+    """appearance_image(issuer), encoded once per issuer and process (callers only read it)."""
+    img = appearance_image(issuer)
+    alpha = img.getchannel("A").tobytes()
+    rgb = img.convert("RGB").tobytes()
+    return EncodedImage(img.width, img.height, zlib.compress(rgb), zlib.compress(alpha))
+
+
 def place_seal(pdf: bytes, issuer: str) -> Placement:
-    """The box for the appearance: the seal centred on the issuer's name on the last page."""
+    """The box for the appearance: the seal centred on the issuer's name on the last page, found
+    in the PDF's text (for engines that do not say where they printed it)."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(pdf))
@@ -90,17 +126,26 @@ def place_seal(pdf: bytes, issuer: str) -> Placement:
             hits.append((cm[0] * x + cm[2] * y + cm[4], cm[1] * x + cm[3] * y + cm[5]))
 
     page.extract_text(visitor_text=visit)
+    if not hits:
+        r = SEAL_DIAMETER_PT / 2
+        return _placement(last, width - 72 - r, 160.0, width, found=False)
+    x, y = hits[-1]
+    return placement(Anchor(last, x, y, width, height), issuer)
+
+
+def placement(anchor: Anchor, issuer: str) -> Placement:
+    """The box for the appearance, the seal centred on the name printed at `anchor`."""
+    # The name is set at 11 pt, one em a character; the seal sits a little below its baseline.
+    cx, cy = anchor.x + len(issuer) * 11 / 2, anchor.y - 6
+    spot = _placement(anchor.page, cx, cy, anchor.page_width, found=True)
+    return Placement(spot.page, spot.box, found=0 < cy < anchor.page_height)
+
+
+def _placement(page: int, cx: float, cy: float, width: float, *, found: bool) -> Placement:
     r = SEAL_DIAMETER_PT / 2
-    if hits:
-        x, y = hits[-1]
-        cx, cy = x + len(issuer) * 11 / 2, y - 6  # the name is set at 11 pt, one em a character
-        found = True
-    else:
-        cx, cy, found = width - 72 - r, 160.0, False
     cx = min(cx, width - r - 10)
     left = max(cx - r - NOTE_WIDTH_PT, 10)
-    box = (round(left), round(cy - r), round(cx + r), round(cy + r))
-    return Placement(page=last, box=box, found=found and 0 < cy < height)
+    return Placement(page, (round(left), round(cy - r), round(cx + r), round(cy + r)), found)
 
 
 def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, radius: float) -> None:

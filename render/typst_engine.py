@@ -82,3 +82,16 @@ def compile_typst(
     if not isinstance(out, bytes):
         raise TypstRenderError(f"Typst returned no {fmt.upper()} for {template}")
     return out
+
+
+def compile_typst_with_metadata(
+    template: str, data: dict[str, Any], label: str, *, timestamp: int | None = None
+) -> tuple[bytes, Any]:
+    """The PDF, and the value of the `metadata` labelled `label` in it (None unless exactly one).
+
+    The query runs on the same compiler with the same inputs right after the compile, so Typst
+    answers it from the layout it has just made (~0.1 ms) instead of laying out again.
+    """
+    pdf = compile_typst(template, data, timestamp=timestamp)
+    found = json.loads(_compiler(template).query(f"<{label}>", field="value"))
+    return pdf, found[0] if len(found) == 1 else None

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from render.card import render_card
 from render.dev_pki import DevPki, make_dev_pki
-from render.pdf import ENGINES, report_pdf
-from render.report import SealMaterial
-from render.seal import Attachment, seal_pdf
+from render.pdf import ENGINES
+from render.report import SealMaterial, sealed_pdf
+from render.seal import Attachment
 from render.view import view_from_snapshot
 from services.reports import Renderer
 
@@ -34,9 +34,6 @@ def make_renderer(
     def pdf(snapshot: dict, engine: str, evidence: Sequence[Attachment] = ()) -> bytes:
         if engine not in ENGINES:
             raise ValueError(f"PDF_ENGINE must be one of {ENGINES}, got {engine!r}")
-        view = view_from_snapshot(snapshot)
-        unsealed = report_pdf(view, engine)  # type: ignore[arg-type]
-        return seal_pdf(unsealed, seal.key_pem, seal.cert_pem, seal.chain, seal.key_passphrase,
-                        attachments=evidence, trust=seal.trust, issuer=view.issuer)  # fmt: skip
+        return sealed_pdf(view_from_snapshot(snapshot), engine, evidence, seal)  # type: ignore[arg-type]
 
     return Renderer(card=card, pdf=pdf)

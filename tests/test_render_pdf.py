@@ -13,7 +13,9 @@ import pytest
 from pypdf import PdfReader
 
 from render import RenderError, render_html, render_pdf, report_pdf, view_from_snapshot
-from render.pdf import Engine
+from render.document import report_document
+from render.pdf import ISSUER_LABEL, Engine
+from render.typst_engine import compile_typst_with_metadata
 from tests.test_render_support import (
     ALL_DOMAIN_NAMES,
     COMPAT_RE,
@@ -108,6 +110,19 @@ def test_an_unknown_engine_is_refused() -> None:
         render_pdf("<p>x</p>", engine="chrome")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="typst"):
         report_pdf(view_from_snapshot(snapshot()), engine="chrome")  # type: ignore[arg-type]
+
+
+def test_typst_metadata_comes_from_the_document_just_compiled_and_a_missing_label_is_none():
+    first = report_document(view_from_snapshot(snapshot()))
+    longer = report_document(view_from_snapshot(long_snapshot()))
+
+    pdf, at = compile_typst_with_metadata("report.typ", first, ISSUER_LABEL)
+    _, at_longer = compile_typst_with_metadata("report.typ", longer, ISSUER_LABEL)
+    _, again = compile_typst_with_metadata("report.typ", first, ISSUER_LABEL)
+
+    assert at["page"] == len(PdfReader(io.BytesIO(pdf)).pages)
+    assert at_longer["page"] > at["page"] and again == at
+    assert compile_typst_with_metadata("report.typ", first, "no-such-label")[1] is None
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "file:///etc/passwd"])
