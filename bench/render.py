@@ -17,9 +17,11 @@ after one warm-up render:
   the DSS (chain and CRL) and a document timestamp, as reports are sealed;
 - card: render_card (Typst, PNG, 1080 px), whose target is p50 < 80 ms, against the same card
   drawn with Pillow (bench/pillow_card.py, the card before Typst);
-- report: render_report (view, Typst PDF, seal and card), against bare WeasyPrint + seal + card.
-- with --rpm N: reports per minute through 2 render worker processes, N plain reports each way,
-  Typst against WeasyPrint in the same run.
+- report: render_report (view, Typst PDF, B-LTA seal and card), against bare WeasyPrint + the
+  same B-LTA visible seal + card.
+- with --rpm N: reports per minute through 2 render worker processes (each makes its seal
+  material once, as a render worker does), N plain reports a round, B-LTA sealed with the card,
+  Typst against WeasyPrint taking turns in the same run.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from pypdf import PdfReader  # noqa: E402
 from bench.pillow_card import pillow_card  # noqa: E402
 from config.catalogue import DOMAINS  # noqa: E402
 from render import (  # noqa: E402
+    DevPki,
     SealMaterial,
     make_dev_pki,
     render_card,
@@ -56,6 +59,8 @@ from render import (  # noqa: E402
     verify_sealed_pdf,
     view_from_snapshot,
 )
+from render.pdf import typeset_report  # noqa: E402
+from render.seal_appearance import Anchor  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "render" / "sample_snapshot.json"
 
@@ -113,9 +118,12 @@ def bench_case(
     verify_sealed_pdf(sealed, root)
     render_report(snap, seal=seal)
 
-    def lta() -> bytes:
-        return seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain, trust=seal.trust,
-                        issuer=view.issuer)  # fmt: skip
+    anchor = typeset_report(view).issuer_at
+
+    def lta(unsealed: bytes = pdf, at: Anchor | None = anchor) -> bytes:
+        # As reports are sealed: over the issuer line Typst reports, else the one found in the text.
+        return seal_pdf(unsealed, seal.key_pem, seal.cert_pem, seal.chain, trust=seal.trust,
+                        issuer=view.issuer, issuer_at=at)  # fmt: skip
 
     lta()
     keys = ("html", "pdf", "bare", "card", "seal", "lta", "verify", "weasy", "card_pillow")
@@ -132,14 +140,7 @@ def bench_case(
         t["seal"].append(timed(lambda: seal_pdf(pdf, seal.key_pem, seal.cert_pem, seal.chain)))
         t["lta"].append(timed(lta))
         t["verify"].append(timed(lambda: verify_sealed_pdf(sealed, root)))
-        t["report_bare"].append(
-            timed(
-                lambda: (
-                    seal_pdf(bare(), seal.key_pem, seal.cert_pem, seal.chain),
-                    render_card(view),
-                )
-            )
-        )
+        t["report_bare"].append(timed(lambda: (lta(bare(), None), render_card(view))))
         t["report"].append(timed(lambda: render_report(snap, seal=seal)))
     if wk:
         render_pdf(html, engine="wkhtmltopdf")
@@ -165,34 +166,57 @@ def bench_case(
         row("verify: verify_sealed_pdf", t["verify"]),
         row("baseline: the card drawn with Pillow", t["card_pillow"]),
         row("card: render_card (Typst, PNG, 1080 px)", t["card"], t["card_pillow"]),
-        row("baseline: bare WeasyPrint + seal + card", t["report_bare"]),
+        row("baseline: bare WeasyPrint, B-LTA seal, card", t["report_bare"]),
         row("report: render_report (all of it)", t["report"], t["report_bare"]),
     ]
     return lines
 
 
-def _render_plain(args: tuple[dict[str, Any], str, SealMaterial]) -> int:
-    snap, engine, seal = args
-    pdf, png = render_report(snap, engine, seal=seal)  # type: ignore[arg-type]
+_worker_seal: SealMaterial | None = None
+
+
+def _warm_worker(pki: DevPki) -> None:
+    """Each worker process makes its seal material once, as a render worker does at start."""
+    global _worker_seal
+    _worker_seal = SealMaterial.from_dev_pki(pki)
+
+
+def _render_plain(args: tuple[dict[str, Any], str]) -> int:
+    snap, engine = args
+    pdf, png = render_report(snap, engine, seal=_worker_seal)  # type: ignore[arg-type]
     return len(pdf) + len(png)
 
 
-def reports_per_minute(snap: dict[str, Any], seal: SealMaterial, n: int) -> list[str]:
-    """N whole reports through 2 worker processes (each warm), per engine, in the same run."""
+def reports_per_minute(snap: dict[str, Any], pki: DevPki, n: int, rounds: int = 2) -> list[str]:
+    """N whole reports (B-LTA sealed, with card) per round through 2 warm worker processes per
+    engine, the engines taking turns round by round (W T, T W, ...) so both see the same load."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # Spawned, not forked: a fork of a process whose Typst compiler has started its threads can
     # deadlock in the child, and a render worker is a process of its own anyway.
     spawn = multiprocessing.get_context("spawn")
-    lines = ["\nreports per minute, 2 render worker processes, plain report, sealed, with card:"]
-    rates = {}
-    for engine in ("weasyprint", "typst"):
-        with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
-            list(pool.map(_render_plain, [(snap, engine, seal)] * 4))  # warm both workers
-            elapsed = timed(lambda e=engine: list(pool.map(_render_plain, [(snap, e, seal)] * n)))
-        rates[engine] = n / elapsed * 60
-        lines.append(f"- {engine}: {n} reports in {elapsed:.2f} s = {rates[engine]:,.0f}/min")
+    engines = ("weasyprint", "typst")
+    pools = {e: ProcessPoolExecutor(2, spawn, _warm_worker, (pki,)) for e in engines}
+    elapsed = dict.fromkeys(engines, 0.0)
+    try:
+        for engine, pool in pools.items():
+            list(pool.map(_render_plain, [(snap, engine)] * 4))  # warm both workers
+        for i in range(rounds):
+            for engine in engines if i % 2 == 0 else engines[::-1]:
+                batch = [(snap, engine)] * n
+                elapsed[engine] += timed(
+                    lambda p=pools[engine], b=batch: list(p.map(_render_plain, b))
+                )
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
+    lines = [f"\nreports per minute, 2 render worker processes, plain report, B-LTA sealed, "
+             f"with card, {rounds} alternating rounds of {n}:"]  # fmt: skip
+    rates = {e: n * rounds / elapsed[e] * 60 for e in engines}
+    for engine in engines:
+        lines.append(f"- {engine}: {n * rounds} reports in {elapsed[engine]:.2f} s = "
+                     f"{rates[engine]:,.0f}/min")  # fmt: skip
     lines.append(f"- Typst / WeasyPrint: {rates['typst'] / rates['weasyprint']:.1f}x")
     return lines
 
@@ -207,12 +231,11 @@ def main() -> None:
     related = json.loads(SAMPLE.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="bench-pki-") as directory:  # no keys left behind
         pki = make_dev_pki(Path(directory))
-        seal, root = SealMaterial.from_dev_pki(pki), pki.root()
-        run_cases(args, related, seal, root)
+        run_cases(args, related, pki)
 
 
-def run_cases(args: argparse.Namespace, related: dict[str, Any], seal: SealMaterial,
-              root: bytes) -> None:  # fmt: skip
+def run_cases(args: argparse.Namespace, related: dict[str, Any], pki: DevPki) -> None:
+    seal, root = SealMaterial.from_dev_pki(pki), pki.root()
     print(
         f"$ .venv/bin/python -m bench.render --runs {args.runs}"
         + (" --wkhtmltopdf" * args.wkhtmltopdf)
@@ -225,7 +248,7 @@ def run_cases(args: argparse.Namespace, related: dict[str, Any], seal: SealMater
     for label, snap in (("plain", plain_snapshot(related)), ("related", related)):
         print("\n".join(bench_case(label, snap, args.runs, seal, root, args.wkhtmltopdf)))
     if args.rpm:
-        print("\n".join(reports_per_minute(plain_snapshot(related), seal, args.rpm)))
+        print("\n".join(reports_per_minute(plain_snapshot(related), pki, args.rpm)))
 
 
 if __name__ == "__main__":

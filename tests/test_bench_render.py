@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from bench.pillow_card import pillow_card, wrap
 from bench.render import bench_case, reports_per_minute
-from render import SealMaterial, view_from_snapshot
+from render import SealMaterial, make_dev_pki, view_from_snapshot
 from render.fonts import load_font
 from tests.test_render_support import dev_pki, domain, record, snapshot
 
@@ -40,8 +41,8 @@ def test_the_render_bench_times_typst_against_weasyprint_in_one_run() -> None:
     assert "x |" in next(line for line in lines if "Typst, the default" in line)
 
 
-def test_reports_per_minute_compares_both_engines() -> None:
-    lines = reports_per_minute(tiny(), seal(), 2)
+def test_reports_per_minute_compares_both_engines(tmp_path: Path) -> None:
+    lines = reports_per_minute(tiny(), make_dev_pki(tmp_path), 1, rounds=2)
 
     assert any(line.startswith("- typst: 2 reports") for line in lines)
     assert any(line.startswith("- weasyprint: 2 reports") for line in lines)
