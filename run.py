@@ -52,6 +52,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  {label:<8} {base}{path}")
     print(f"  运维令牌（OPS_TOKEN）见 {settings_source()}")
     if args.with_workers:
+        from services.report_render import warm_render_thread
+
+        warm_render_thread(settings)  # in the background: the server starts meanwhile
         print(f"  队列消费者已随服务启动，并发 {args.with_workers}")
     if args.with_dev_pki:
         print(f"  {'开发 CA 吊销列表':<8} {base}/verify/pki/root.crl")
@@ -84,6 +87,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from services.db import database
     from services.jobs import build_registry
     from services.ops import STREAMS
+    from services.reports import RENDER_STREAM
     from services.wechat_webhook import INBOUND_STREAM
 
     settings = load_settings()
@@ -96,6 +100,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from bot.engine import warm
 
         warm(settings)
+    if RENDER_STREAM in streams:  # fonts, pyHanko and the seal picture, before the first report
+        from services.report_render import warm_render_thread
+
+        warm_render_thread(settings).result()
     return run_worker_process(
         settings,
         streams,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
+from config.settings import Settings
 from render.card import render_card
 from render.dev_pki import DevPki, make_dev_pki
 from render.pdf import ENGINES
-from render.report import SealMaterial, sealed_pdf
+from render.report import SealMaterial, sealed_pdf, warm_up
 from render.seal import Attachment
 from render.view import view_from_snapshot
-from services.reports import Renderer
+from services.reports import Renderer, start_in_render_thread
+
+log = logging.getLogger(__name__)
 
 CRL_PATH = "/verify/pki/root.crl"
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -37,3 +42,20 @@ def make_renderer(
         return sealed_pdf(view_from_snapshot(snapshot), engine, evidence, seal)  # type: ignore[arg-type]
 
     return Renderer(card=card, pdf=pdf)
+
+
+def warm_render_thread(settings: Settings) -> Future[None]:
+    """Start a made-up report in this process's render thread, so that its first real report
+    costs what every later one does (see render.report.warm_up). A failure is logged: the real
+    reports then pay the one-off costs, or fail with their own error."""
+    seal = SealMaterial.from_dev_pki(
+        platform_pki(settings.pki_dir, settings.public_base_url), settings.tsa_url
+    )
+
+    def warm() -> None:
+        try:
+            warm_up(settings.pdf_engine, seal)  # type: ignore[arg-type]
+        except Exception:
+            log.warning("render warm-up failed", exc_info=True)
+
+    return start_in_render_thread(warm)

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -96,6 +96,12 @@ _RENDER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
 async def in_render_thread(fn: Callable[..., T], *args: Any) -> T:
     """Run fn(*args) in the process's render thread."""
     return await asyncio.get_running_loop().run_in_executor(_RENDER_THREAD, fn, *args)
+
+
+def start_in_render_thread(fn: Callable[[], T]) -> Future[T]:
+    """Start fn() in the process's render thread without waiting (a worker's warm-up): renders
+    asked for meanwhile wait behind it."""
+    return _RENDER_THREAD.submit(fn)
 
 
 def new_verify_code() -> str:
@@ -260,19 +266,19 @@ def render_job(
 ) -> Callable[[JobContext, dict[str, Any]], Awaitable[None]]:
     """The reports:render handler: issue the report; on the last try, mark it failed."""
 
-    # Rendering is CPU-bound under the GIL: one at a time per process; add processes to scale.
-    rendering = asyncio.Semaphore(1)
-
     async def handle(ctx: JobContext, payload: dict[str, Any]) -> None:
         report = await Report.get_or_none(id=payload["report_id"])
         if report is None or report.status == ReportStatus.READY:
             return  # deleted, or a second delivery of a job that already finished
         card_hook = None if on_card is None else functools.partial(on_card, ctx)
         try:
-            async with rendering:
-                await issue(report, settings=ctx.settings, signer=signer, data_as_of=data_as_of,
-                            renderer=renderer, applicant=payload.get("applicant"),
-                            on_card=card_hook)  # fmt: skip
+            # Rendering is CPU-bound under the GIL, so the process renders in its one render
+            # thread, in the order asked: the cards of the reports it holds come before their
+            # PDFs, and a user waits for one card, not for the sealed PDFs of those ahead.
+            # Add processes to scale.
+            await issue(report, settings=ctx.settings, signer=signer, data_as_of=data_as_of,
+                        renderer=renderer, applicant=payload.get("applicant"),
+                        on_card=card_hook)  # fmt: skip
         except Exception as exc:
             if ctx.delivery >= max_deliveries:
                 await fail(report, f"{type(exc).__name__}: {exc}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,18 @@ from config.settings import Settings
 from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
+from queues.registry import JobContext
 from services.errors import NotFound
 from services.mp_reports import describe_report
 from services.report_render import make_renderer
-from services.reports import ReportRequest, issue, parts_ready, request_report
+from services.reports import (
+    Renderer,
+    ReportRequest,
+    issue,
+    parts_ready,
+    render_job,
+    request_report,
+)
 from services.signing import SnapshotSigner
 from services.verification import open_download, signed_download_url
 from tests.test_reports import USCC, make_enterprise, no_dates
@@ -63,3 +73,30 @@ async def test_a_failed_report_offers_no_part(db, settings: Settings, redis: Red
 
     assert view["parts"] == {"card": False, "pdf": False}
     assert "png_url" not in view and "pdf_url" not in view and view["failure"]
+
+
+async def test_reports_rendered_together_in_one_process_give_every_card_before_any_pdf(
+    db, settings: Settings, redis: Redis
+) -> None:
+    await make_enterprise()
+    reports = [await request_report(redis, ReportRequest(uscc=USCC, domains="15")) for _ in "abc"]
+    order: list[tuple[str, str]] = []
+
+    def card(snapshot: dict[str, Any]) -> bytes:
+        if not order:
+            time.sleep(0.5)  # the first card is slow: the other reports are assembled meanwhile
+        order.append(("card", snapshot["report_no"]))
+        return b"\x89PNG test"
+
+    def pdf(snapshot: dict[str, Any], engine: str, evidence: Any = ()) -> bytes:
+        order.append(("pdf", snapshot["report_no"]))
+        return b"%PDF-1.7 test"
+
+    handler = render_job(signer=SnapshotSigner(settings.report_signing_key), data_as_of=no_dates,
+                         renderer=Renderer(card=card, pdf=pdf))  # fmt: skip
+    ctx = JobContext(redis, settings, "reports:render", "report.render", "1-0", "1-0", 1, None)
+    await asyncio.gather(*(handler(ctx, {"report_id": r.id}) for r in reports))
+
+    assert [kind for kind, _ in order] == ["card"] * 3 + ["pdf"] * 3, order
+    assert {no for _, no in order} == {r.number for r in reports}
+    assert all(r.status == ReportStatus.READY for r in await Report.all())
