@@ -1,16 +1,22 @@
 """API benchmark: GET /api/mp/domains and GET /api/mp/reports/{id} on one `serve` process,
-against a bare aiohttp handler that returns the same JSON, measured in the same run.
+against a bare aiohttp handler answering the same JSON, measured in the same run.
 
-    .venv/bin/python -m bench.api [--seconds 5] [--concurrency 32] [--postgres]
+    .venv/bin/python -m bench.api [--seconds 5] [--concurrency 32] [--postgres-url URL]
+
+The bare handler answers the catalogue with its bytes and nothing else; a report's status only
+after the I/O ours does: the same Redis round trip (the admission script: rate limits and the
+session) and the same SQL (the status query) through an asyncpg pool like ours, so the ratio
+measures what the application adds (middleware, access rules, links, JSON).
 
 For each endpoint and server it measures
 - the maximum rate: `--concurrency` keep-alive clients in a closed loop for `--seconds`, the
   median of `--rounds` rounds that alternate between the two servers;
 - latency at half that rate: requests sent on a fixed schedule (open loop), p50 and p99.
 The load comes from a separate process, so that it does not share the servers' event loops.
-Scratch state: a temporary SQLite database (or a scratch PostgreSQL database with --postgres),
-Redis database 10 unless --redis-url says otherwise (flushed before and after), ports 8112-8113.
-Targets (issue 6): at least 70% of the bare handler's throughput; p99 under 20 ms at half rate.
+Scratch state: a scratch PostgreSQL database on the server of --postgres-url (TEST_POSTGRES_URL
+by default), Redis database 10 unless --redis-url says otherwise (flushed before and after),
+ports 8112-8113. Targets: at least 70% of the bare handler's throughput; p99 under 20 ms at half
+the maximum rate.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,19 +48,52 @@ ID_HASH_KEY = "bench-id-hash-key"
 
 
 def serve_bare(bodies_file: str) -> None:
-    """A bare aiohttp app answering the two paths with the bytes our server answered."""
+    """A bare aiohttp app answering the two paths with the bytes our server answered. For a
+    report it first does the I/O ours does: the same Redis round trip (the admission script:
+    rate limits and session) and the same SQL (the status query) through an asyncpg pool."""
+    import asyncpg
     from aiohttp import web
+
+    from services.db import PooledConnection
+    from services.mp_reports import _status_query
+    from services.mp_sessions import admit
 
     bodies = json.loads(Path(bodies_file).read_text())
     domains, report = bodies["domains"].encode(), bodies["report"].encode()
+    database_url, redis_url = bodies["database_url"], bodies["redis_url"]
+    status_sql = _status_query("postgres")
+    redis_key = web.AppKey("redis", Redis)
+    pool_key = web.AppKey("pool", asyncpg.Pool)
 
     async def get_domains(request: web.Request) -> web.Response:
         return web.Response(body=domains, content_type="application/json")
 
     async def get_report(request: web.Request) -> web.Response:
+        token = request.headers["Authorization"].partition(" ")[2]
+        admission = await admit(request.app[redis_key], token, request.remote or "",
+                                ip_limit=10**9, user_limit=10**9)  # fmt: skip
+        assert admission.session is not None
+        row = await request.app[pool_key].fetchrow(
+            status_sql, admission.session.user_id, int(request.match_info["id"])
+        )
+        assert row is not None
         return web.Response(body=report, content_type="application/json")
 
+    async def clients(app: web.Application) -> AsyncIterator[None]:
+        # As our client (handlers/app.py): the same timeouts make the same round trip.
+        app[redis_key] = Redis.from_url(
+            redis_url, socket_timeout=3, socket_connect_timeout=2, health_check_interval=15
+        )
+        # As our pool: asyncpg, up to 5 connections, no reset query on release.
+        app[pool_key] = await asyncpg.create_pool(
+            database_url, min_size=1, max_size=5, connection_class=PooledConnection
+        )
+        yield
+        await app[pool_key].close()
+        await app[redis_key].aclose()
+
     app = web.Application()
+    app.cleanup_ctx.append(clients)
     app.router.add_get("/api/mp/domains", get_domains)
     app.router.add_get("/api/mp/reports/{id}", get_report)
     web.run_app(app, host="127.0.0.1", port=BARE_PORT, print=None, access_log=None)
@@ -287,7 +327,8 @@ def fetch(url: str, token: str) -> str:
 
 def main() -> None:
     parser = load_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", action="store_true", help="scratch PostgreSQL database")
+    parser.add_argument("--postgres-url", default=DEFAULT_URL,
+                        help="the server for the scratch database")  # fmt: skip
     parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -302,11 +343,8 @@ def main() -> None:
 def run_bench(args: argparse.Namespace) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="yucredit-bench-api-"))
     pg_name = f"yucredit_bench_api_{uuid.uuid4().hex[:8]}"
-    if args.postgres:
-        asyncio.run(admin_sql(DEFAULT_URL, f'CREATE DATABASE "{pg_name}"'))
-        database_url = with_database(DEFAULT_URL, pg_name)
-    else:
-        database_url = f"sqlite://{scratch / 'bench.db'}"
+    asyncio.run(admin_sql(args.postgres_url, f'CREATE DATABASE "{pg_name}"'))
+    database_url = with_database(args.postgres_url, pg_name)
     asyncio.run(_flush(args.redis_url))
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -322,6 +360,8 @@ def run_bench(args: argparse.Namespace) -> None:
         bodies = {
             "domains": fetch(f"http://127.0.0.1:{APP_PORT}/api/mp/domains", token),
             "report": fetch(f"http://127.0.0.1:{APP_PORT}/api/mp/reports/{report_id}", token),
+            "database_url": database_url,
+            "redis_url": args.redis_url,
         }
         (scratch / "bodies.json").write_text(json.dumps(bodies))
         processes.append(subprocess.Popen(
@@ -334,8 +374,8 @@ def run_bench(args: argparse.Namespace) -> None:
             process.terminate()
             process.wait(10)
         asyncio.run(_flush(args.redis_url))
-        if args.postgres:
-            asyncio.run(admin_sql(DEFAULT_URL, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+        drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
+        asyncio.run(admin_sql(args.postgres_url, drop))
     print_table(results, args)
 
 
