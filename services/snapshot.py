@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -164,11 +164,16 @@ class _Found:
     arrears: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
 
-async def _find(
-    enterprise_ids: Sequence[int], domains: Sequence[int], span: Span, rules: ReportRuleSet,
-    issue_date: date,
-) -> _Found:  # fmt: skip
-    """Violations in the span, and each arrears domain's 欠缴情况 on the issue date.
+def _arrears_domains(domains: Sequence[int], rules: ReportRuleSet) -> list[int]:
+    return [n for n in domains if n in ARREARS_DOMAINS] if rules.arrears_on_issue_date else []
+
+
+def _found(
+    rows: Iterable[Sequence[Any]], domains: Sequence[int], rules: ReportRuleSet, issue_date: date
+) -> _Found:
+    """Violations in the span, and each arrears domain's 欠缴情况 on the issue date, from the
+    report query's rows (one query for every section and domain: the (enterprise, domain,
+    decision_date) index).
 
     The annex asks "有无欠缴社保费用情形" (13, 30), "有无欠缴及违法违规信息" (36) and
     "有无欠缴社保费用、税费等情形" (37): a question about the present, so arrears still owed are
@@ -176,12 +181,9 @@ async def _find(
     their decision date, and arrears decided within the span and paid since (已修复) apart,
     where the rule set asks for them.
     """
-    arrears_domains = (
-        [n for n in domains if n in ARREARS_DOMAINS] if rules.arrears_on_issue_date else []
-    )
+    arrears_domains = _arrears_domains(domains, rules)
     found = _Found()
-    # One query for every section and domain: the (enterprise, domain, decision_date) index.
-    for row in await _fetch_report_rows(enterprise_ids, domains, span, arrears_domains):
+    for row in rows:
         enterprise_id, domain_id, kind, number, authority, decided, summary, status, procedure, \
             open_ticket = row  # fmt: skip
         record = {
@@ -260,7 +262,21 @@ async def assemble_sections(
 ) -> list[dict[str, Any]]:
     """One section for the enterprise, then one per related enterprise, in that order."""
     ids = [enterprise.id, *(e.id for e, _ in related)]
-    found = await _find(ids, domains, span, rules, issue_date)
+    rows = await _fetch_report_rows(ids, domains, span, _arrears_domains(domains, rules))
+    return sections_from_rows(rows, enterprise, related, domains, data_as_of, rules, issue_date)
+
+
+def sections_from_rows(
+    rows: Iterable[Sequence[Any]],
+    enterprise: Enterprise,
+    related: Sequence[tuple[Enterprise, RelatedRole]],
+    domains: Sequence[int],
+    data_as_of: Mapping[int, date | None],
+    rules: ReportRuleSet,
+    issue_date: date,
+) -> list[dict[str, Any]]:
+    """assemble_sections' work once the report query has answered (no I/O)."""
+    found = _found(rows, domains, rules, issue_date)
     as_of = {n: d.isoformat() if d else None for n, d in data_as_of.items()}
     arrears_on = issue_date if rules.arrears_on_issue_date else None
     sections = [_section(enterprise, None, domains, found, as_of, arrears_on)]
