@@ -31,11 +31,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from handlers.app import create_app
+    from services.reports import RENDER_STREAM
 
     settings = load_settings()
     port = args.port or settings.port
     base = settings.public_base_url
-    app = create_app(settings, with_workers=args.with_workers, with_dev_pki=args.with_dev_pki)
+    streams = known_streams(args.worker_streams)
+    if streams is None:
+        return 2
+    app = create_app(settings, with_workers=args.with_workers, with_dev_pki=args.with_dev_pki,
+                     worker_streams=streams)  # fmt: skip
     print("YuCredit 已启动 / is running:")
     pages = (
         *((("企业网页端", "/web/"),) if settings.web_enabled else ()),
@@ -51,10 +56,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for label, path in pages:
         print(f"  {label:<8} {base}{path}")
     print(f"  运维令牌（OPS_TOKEN）见 {settings_source()}")
-    if args.with_workers:
+    if args.with_workers and RENDER_STREAM in streams:
         from services.report_render import warm_render_thread
 
         warm_render_thread(settings)  # in the background: the server starts meanwhile
+    if args.with_workers:
         print(f"  队列消费者已随服务启动，并发 {args.with_workers}")
     if args.with_dev_pki:
         print(f"  {'开发 CA 吊销列表':<8} {base}/verify/pki/root.crl")
@@ -82,19 +88,28 @@ def settings_source() -> str:
     return "环境变量 OPS_TOKEN" if os.environ.get("OPS_TOKEN") else str(DEV_SECRETS_FILE)
 
 
+def known_streams(requested: list[str] | None) -> list[str] | None:
+    """The streams asked for (default: all), or None after saying which are unknown."""
+    from services.ops import STREAMS
+
+    streams = requested or list(STREAMS)
+    unknown = sorted(set(streams) - set(STREAMS))
+    if unknown:
+        print(f"错误：未知的队列 {unknown}，可选：{list(STREAMS)}", file=sys.stderr)
+        return None
+    return streams
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from queues.worker import run_worker_process
     from services.db import database
     from services.jobs import build_registry
-    from services.ops import STREAMS
     from services.reports import RENDER_STREAM
     from services.wechat_webhook import INBOUND_STREAM
 
     settings = load_settings()
-    streams = args.streams or list(STREAMS)
-    unknown = sorted(set(streams) - set(STREAMS))
-    if unknown:
-        print(f"错误：未知的队列 {unknown}，可选：{list(STREAMS)}", file=sys.stderr)
+    streams = known_streams(args.streams)
+    if streams is None:
         return 2
     if INBOUND_STREAM in streams:  # jieba's dictionary and the FAQ index, before the first message
         from bot.engine import warm
@@ -647,6 +662,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="also run queue workers in this process (concurrency N, default 4)",
+    )
+    serve.add_argument(
+        "--worker-streams",
+        nargs="+",
+        default=None,
+        metavar="STREAM",
+        help="the streams those workers consume (default: all); leave reports:render out when "
+        "render workers run as processes of their own",
     )
     serve.add_argument(
         "--with-fake-wechat",

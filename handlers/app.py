@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -29,6 +29,7 @@ from queues.worker import Worker, worker_redis
 from services.db import close_db, init_db
 from services.jobs import build_registry
 from services.ops import STREAMS
+from services.reports import RENDER_STREAM
 from services.signing import SnapshotSigner
 
 
@@ -52,30 +53,48 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     await client.aclose()
 
 
-def workers_ctx(concurrency: int) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Queue workers inside the serving process, so the embedded default needs no second one."""
+def workers_ctx(
+    concurrency: int, streams: Sequence[str] = STREAMS
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Queue workers inside the serving process, so the embedded default needs no second one.
+
+    Reports get a worker of their own: a report holds its slot while it waits for the process's
+    one render thread, so a burst of reports in a shared worker would hold every slot and the
+    bot's answers (and the cards' delivery) would wait behind the PDFs."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        redis = worker_redis(settings.redis_url, concurrency=concurrency)
-        worker = Worker(
-            redis, build_registry(settings), STREAMS, concurrency=concurrency, context=settings
-        )
-        task = asyncio.create_task(worker.run())
-        app[WORKER] = worker
+        registry = build_registry(settings)
+        redis = worker_redis(settings.redis_url, concurrency=2 * concurrency)
+        groups = [
+            [s for s in streams if s != RENDER_STREAM],
+            [s for s in streams if s == RENDER_STREAM],
+        ]
+        workers = [
+            Worker(redis, registry, group, concurrency=concurrency, context=settings)
+            for group in groups
+            if group
+        ]
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+        app[WORKER] = workers[0]
         yield
-        worker.stop()  # finishes in-flight jobs within its grace period, never acks unfinished ones
-        await task
+        for worker in workers:  # each finishes in-flight jobs within its grace period
+            worker.stop()
+        await asyncio.gather(*tasks)
         await redis.aclose()
 
     return ctx
 
 
 def create_app(
-    settings: Settings, *, with_workers: int = 0, with_dev_pki: bool = False
+    settings: Settings,
+    *,
+    with_workers: int = 0,
+    worker_streams: Sequence[str] = STREAMS,
+    with_dev_pki: bool = False,
 ) -> web.Application:
-    """The application; with_workers > 0 also runs queue workers with that concurrency;
-    with_dev_pki serves the development CA's CRL and TSA (handlers.dev_pki)."""
+    """The application; with_workers > 0 also runs queue workers with that concurrency on
+    worker_streams; with_dev_pki serves the development CA's CRL and TSA (handlers.dev_pki)."""
     app = web.Application(
         middlewares=[request_id_middleware, metrics.metrics_middleware, error_middleware],
         client_max_size=64 * 1024 * 1024,
@@ -84,7 +103,7 @@ def create_app(
     app[SIGNER] = SnapshotSigner(settings.report_signing_key)
     app.cleanup_ctx.extend([database_ctx, redis_ctx])  # torn down in reverse
     if with_workers:
-        app.cleanup_ctx.append(workers_ctx(with_workers))
+        app.cleanup_ctx.append(workers_ctx(with_workers, worker_streams))
     health.setup(app)
     metrics.setup(app)
     ops.setup(app)

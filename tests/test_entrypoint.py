@@ -88,3 +88,14 @@ async def _wait_for_probes(port: int, deadline: float) -> dict[str, int]:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.2)
     return statuses
+
+
+def test_serve_refuses_an_unknown_worker_stream(tmp_path: Path) -> None:
+    env = {**os.environ, "YUCREDIT_SECRETS_FILE": str(tmp_path / "secrets.env")}
+    run = subprocess.run(
+        [sys.executable, "run.py", "serve", "--with-workers", "--worker-streams", "wx:inbound",
+         "no-such-stream"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "未知的队列" in run.stderr and "no-such-stream" in run.stderr
