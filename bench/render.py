@@ -20,8 +20,8 @@ after one warm-up render:
 - report: render_report (view, Typst PDF, B-LTA seal and card), against bare WeasyPrint + the
   same B-LTA visible seal + card.
 - with --rpm N: reports per minute through 2 render worker processes (each makes its seal
-  material once, as a render worker does), N plain reports a round, B-LTA sealed with the card,
-  Typst against WeasyPrint taking turns in the same run.
+  material once, as a render worker does), N plain WeasyPrint reports and 8N Typst ones a
+  round, B-LTA sealed with the card, the engines taking turns in the same run.
 """
 
 from __future__ import annotations
@@ -173,6 +173,7 @@ def bench_case(
 
 
 _worker_seal: SealMaterial | None = None
+TYPST_SHARE = 8  # Typst reports per WeasyPrint report in a round of --rpm
 
 
 def _warm_worker(pki: DevPki) -> None:
@@ -188,8 +189,10 @@ def _render_plain(args: tuple[dict[str, Any], str]) -> int:
 
 
 def reports_per_minute(snap: dict[str, Any], pki: DevPki, n: int, rounds: int = 2) -> list[str]:
-    """N whole reports (B-LTA sealed, with card) per round through 2 warm worker processes per
-    engine, the engines taking turns round by round (W T, T W, ...) so both see the same load."""
+    """Whole reports (B-LTA sealed, with card) through 2 warm worker processes per engine, the
+    engines taking turns round by round (W T, T W, ...) so both see the same load: N WeasyPrint
+    reports a round, and TYPST_SHARE times as many Typst ones, so that both rounds last about
+    as long and a passing burst of other work weighs on both alike."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -199,12 +202,13 @@ def reports_per_minute(snap: dict[str, Any], pki: DevPki, n: int, rounds: int = 
     engines = ("weasyprint", "typst")
     pools = {e: ProcessPoolExecutor(2, spawn, _warm_worker, (pki,)) for e in engines}
     elapsed = dict.fromkeys(engines, 0.0)
+    count = {"weasyprint": n, "typst": n * TYPST_SHARE}
     try:
         for engine, pool in pools.items():
             list(pool.map(_render_plain, [(snap, engine)] * 4))  # warm both workers
         for i in range(rounds):
             for engine in engines if i % 2 == 0 else engines[::-1]:
-                batch = [(snap, engine)] * n
+                batch = [(snap, engine)] * count[engine]
                 elapsed[engine] += timed(
                     lambda p=pools[engine], b=batch: list(p.map(_render_plain, b))
                 )
@@ -212,10 +216,10 @@ def reports_per_minute(snap: dict[str, Any], pki: DevPki, n: int, rounds: int = 
         for pool in pools.values():
             pool.shutdown()
     lines = [f"\nreports per minute, 2 render worker processes, plain report, B-LTA sealed, "
-             f"with card, {rounds} alternating rounds of {n}:"]  # fmt: skip
-    rates = {e: n * rounds / elapsed[e] * 60 for e in engines}
+             f"with card, {rounds} alternating rounds:"]  # fmt: skip
+    rates = {e: count[e] * rounds / elapsed[e] * 60 for e in engines}
     for engine in engines:
-        lines.append(f"- {engine}: {n * rounds} reports in {elapsed[engine]:.2f} s = "
+        lines.append(f"- {engine}: {count[engine] * rounds} reports in {elapsed[engine]:.2f} s = "
                      f"{rates[engine]:,.0f}/min")  # fmt: skip
     lines.append(f"- Typst / WeasyPrint: {rates['typst'] / rates['weasyprint']:.1f}x")
     return lines

@@ -103,3 +103,31 @@ def test_render_report_gives_a_sealed_pdf_and_a_card() -> None:
     assert verify_sealed_pdf(pdf, dev_pki().root())
     assert png.startswith(b"\x89PNG")
     assert "key=<hidden>" in repr(seal) and "PRIVATE" not in repr(seal)
+
+
+def test_later_seals_reuse_the_signature_room_learnt_from_the_first() -> None:
+    import render.seal as seal
+
+    key, cert, chain = dev_pki().signer()
+    seal._RESERVED.clear()
+
+    first = seal_pdf(sample_pdf(), key, cert, chain)
+    learnt = seal._RESERVED[(cert, False)]
+    second = seal_pdf(sample_pdf(), key, cert, chain)
+
+    assert seal._reserved_in(second, len(sample_pdf())) == learnt
+    assert verify_sealed_pdf(first, dev_pki().root()) and verify_sealed_pdf(
+        second, dev_pki().root()
+    )
+
+
+def test_a_signature_that_outgrows_the_learnt_room_is_sealed_again_with_a_fresh_estimate() -> None:
+    import render.seal as seal
+
+    key, cert, chain = dev_pki().signer()
+    seal._RESERVED[(cert, False)] = 200  # far too small for any CMS signature
+
+    sealed = seal_pdf(sample_pdf(), key, cert, chain)
+
+    assert verify_sealed_pdf(sealed, dev_pki().root())
+    assert seal._RESERVED[(cert, False)] > 200
