@@ -80,11 +80,11 @@ def settings_source() -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from bot.engine import handle
+    from infra.db import database
     from queues.worker import run_worker_process
-    from services.db import database
-    from services.jobs import build_registry
-    from services.ops import STREAMS
-    from services.wechat_webhook import INBOUND_STREAM
+    from services.jobs import STREAMS, build_registry
+    from services.wechat.webhook import INBOUND_STREAM
 
     settings = load_settings()
     streams = args.streams or list(STREAMS)
@@ -100,7 +100,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         settings,
         streams,
         args.concurrency,
-        build_registry(settings),
+        build_registry(settings, bot_engine=handle),
         lifespan=lambda: database(settings.database_url),
     )
 
@@ -108,7 +108,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_ops_queues(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
-    from services.ops import queue_overview
+    from services.stats.queues import queue_overview
 
     async def go() -> list[dict]:
         client = Redis.from_url(load_settings().redis_url, socket_timeout=5)
@@ -149,13 +149,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from redis.asyncio import Redis
 
-    from services.db import database
+    from infra.db import database
+    from infra.storage import LocalStorage
     from services.errors import ServiceError
     from services.jobs import data_as_of_for_report
-    from services.report_render import make_renderer
-    from services.reports import ReportRequest, issue, request_report
-    from services.signing import SnapshotSigner
-    from services.storage import LocalStorage
+    from services.reports.issuing import ReportRequest, issue, request_report
+    from services.reports.rendering import make_renderer
+    from services.reports.signing import SnapshotSigner
 
     settings = load_settings()
     request = ReportRequest(
@@ -197,12 +197,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     signed); 1: not genuine or not matching; 2: unknown report, wrong code or unreadable file."""
     from pathlib import Path
 
-    from services.db import database
+    from infra.db import database
     from services.errors import ServiceError
-    from services.pdf_check import check_pdf
-    from services.report_render import platform_pki
-    from services.signing import SnapshotSigner
-    from services.verification import ready_report, verify_report
+    from services.reports.pdf_check import check_pdf
+    from services.reports.rendering import platform_pki
+    from services.reports.signing import SnapshotSigner
+    from services.reports.verification import ready_report, verify_report
 
     settings = load_settings()
     try:
@@ -241,8 +241,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def demo_binding_of(settings: Settings) -> dict[str, str] | None:
     """The demo enterprise's binding details, when the database holds `make run`'s demo data."""
-    from services.db import database
-    from services.seed import demo_binding
+    from infra.db import database
+    from services.demo.seed import demo_binding
 
     async def go() -> dict[str, str] | None:
         async with database(settings.database_url):
@@ -296,8 +296,8 @@ def fake_oidc_ctx(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from services.catalogue import sync_catalogue
-    from services.db import database, migrate
+    from infra.db import database, migrate
+    from services.reports.catalogue import sync_catalogue
 
     settings = load_settings()
 
@@ -312,9 +312,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from services.db import database
+    from infra.db import database
+    from services.demo.seed import database_has_enterprises, seed_demo
     from services.errors import ServiceError
-    from services.seed import database_has_enterprises, seed_demo
 
     settings = load_settings()
 
@@ -383,8 +383,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_dept_create_key(args: argparse.Namespace) -> int:
-    from services.db import database
-    from services.departments import create_department_key
+    from infra.db import database
+    from services.accounts.department_keys import create_department_key
     from services.errors import ServiceError
 
     settings = load_settings()
@@ -404,8 +404,8 @@ def cmd_dept_create_key(args: argparse.Namespace) -> int:
 
 
 def cmd_dept_revoke_key(args: argparse.Namespace) -> int:
-    from services.db import database
-    from services.departments import revoke_department_key
+    from infra.db import database
+    from services.accounts.department_keys import revoke_department_key
     from services.errors import ServiceError
 
     settings = load_settings()
@@ -424,9 +424,9 @@ def cmd_dept_revoke_key(args: argparse.Namespace) -> int:
 
 
 def cmd_operator_create(args: argparse.Namespace) -> int:
-    from services.db import database
+    from infra.db import database
+    from services.accounts.operators import create_operator
     from services.errors import ServiceError
-    from services.operators import create_operator
 
     settings = load_settings()
 
@@ -447,8 +447,8 @@ def cmd_operator_create(args: argparse.Namespace) -> int:
 
 def cmd_dept_quality(args: argparse.Namespace) -> int:
     from config.calendar import calendar_for
-    from services.db import database
-    from services.ingest_quality import all_departments_quality
+    from infra.db import database
+    from services.ingest.quality import all_departments_quality
 
     settings = load_settings()
 
@@ -462,8 +462,8 @@ def cmd_dept_quality(args: argparse.Namespace) -> int:
 
 def format_quality_table(figures: list) -> str:
     """Every department's freshness and quality figures as a terminal table."""
-    from services.ingest import CHINA
-    from services.ingest_validate import REJECTION_CODES
+    from services.ingest.push import CHINA
+    from services.ingest.validate import REJECTION_CODES
 
     header = ("部门代码", "部门", "最近推送", "记录数", "逾期率", "历史补录", "批次", "拒收率",
               "主要拒收原因")  # fmt: skip
@@ -487,11 +487,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from services.db import database
-    from services.departments import department_by_code
+    from infra.db import database
+    from services.accounts.department_keys import department_by_code
     from services.errors import ServiceError
-    from services.ingest import ingest_batch
-    from services.ingest_parse import CLI_LIMITS, content_type_for_path
+    from services.ingest.parse import CLI_LIMITS, content_type_for_path
+    from services.ingest.push import ingest_batch
 
     settings = load_settings()
     path = Path(args.file)
@@ -541,9 +541,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from infra.db import database
     from services.audit import verify_audit_chain
-    from services.db import database
-    from services.ingest_verify import verify_record_chain
+    from services.ingest.integrity import verify_record_chain
 
     settings = load_settings()
 
@@ -609,7 +609,7 @@ def cmd_bot_understand(args: argparse.Namespace) -> int:
 
 
 def cmd_ensure_redis(args: argparse.Namespace) -> int:
-    from services.redis_local import ensure_redis
+    from infra.redis_local import ensure_redis
 
     url = load_settings().redis_url
     how = ensure_redis(url)
