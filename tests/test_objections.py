@@ -17,7 +17,8 @@ from models.ingest_batch import IngestBatch
 from models.objection import Objection, ObjectionEvent
 from services.accounts.department_keys import department_by_code
 from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from services.objections import events, lifecycle
+from services.objections import events as objection_events
+from services.objections import lifecycle
 from services.objections.due import Deadlines, estimated_mark, is_overdue
 from services.ratelimit import TooManyRequests
 from tests.test_objection_support import (
@@ -201,7 +202,7 @@ async def test_each_state_change_is_an_event_and_exactly_one_notify_job(db, redi
     assert "维持原信息" in jobs[2]["text"] and "原处罚决定无误" in jobs[2]["text"]
     assert len(jobs[0]["template"]["time"]) == len("2025-10-10 10:00")
     # A sweep finds nothing missing: no second job for any event.
-    assert await events.requeue_missed(redis, older_than=timedelta(0)) == 0
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 0
     assert len(await notify_jobs(redis)) == 4
 
 
@@ -256,7 +257,7 @@ async def test_when_redis_fails_the_change_stands_and_the_sweep_queues_it_once(
     async def down(*args, **kwargs):
         raise RedisConnectionError("Redis went away")
 
-    monkeypatch.setattr(events, "enqueue", down)
+    monkeypatch.setattr(objection_events, "enqueue", down)
     await lifecycle.accept(redis, samr, ticket.id, settings=settings)
     await ticket.refresh_from_db()
     assert ticket.status == ObjectionStatus.ACCEPTED
@@ -266,10 +267,10 @@ async def test_when_redis_fails_the_change_stands_and_the_sweep_queues_it_once(
     # it lapses, the sweep enqueues the job, once.
     accepted = await ObjectionEvent.get(objection_id=ticket.id, action="accept")
     assert await redis.get(f"objection:notified:{accepted.id}") == b"claimed"
-    assert await events.requeue_missed(redis, older_than=timedelta(0)) == 0
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 0
     await redis.delete(f"objection:notified:{accepted.id}")  # as if the claim had expired
-    assert await events.requeue_missed(redis, older_than=timedelta(0)) == 1
-    assert await events.requeue_missed(redis, older_than=timedelta(0)) == 0
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 1
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 0
     keys = [j["key"] for j in await notify_jobs(redis)]
     assert keys.count(f"objection-event:{accepted.id}") == 1 and len(keys) == 2
 
