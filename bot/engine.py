@@ -30,7 +30,6 @@ from bot.dialogs import (
     verify,
 )
 from bot.dialogs import download_media as wechat_download_media
-from bot.messages import InboundMessage, OutboundMessage
 from bot.state import IDLE, DialogState, clear_state, load_state, save_state
 from bot.understand import Understanding
 from bot.understand import warm as warm_understanding
@@ -39,6 +38,7 @@ from config import clock
 from config.settings import Settings
 from models.user import User
 from services.errors import ServiceError
+from services.wechat.messages import InboundMessage, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,8 @@ async def handle(
     now: float | None = None,
     download_media: MediaDownloader = wechat_download_media,
 ) -> list[OutboundMessage]:
-    """Answer one message (bot.messages.BotEngine). The state is written after the step."""
+    """Answer one message (services.wechat.messages.BotEngine). The state is written after the
+    step."""
     now = clock.utc_now().timestamp() if now is None else now
     if msg.kind == "event" and msg.event == "unsubscribe":
         await clear_state(redis, msg.openid)

@@ -15,7 +15,7 @@ def register(commands: Commands) -> None:
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     from services.audit import ChainBreak, verify_audit_chain
-    from services.ingest_verify import RecordChainReport, verify_record_chain
+    from services.ingest.integrity import RecordChainReport, verify_record_chain
 
     async def go() -> tuple[list[ChainBreak], RecordChainReport]:
         return await verify_audit_chain(), await verify_record_chain()

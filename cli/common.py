@@ -37,7 +37,7 @@ def group(commands: Commands, name: str, help_: str) -> Commands:
 
 def with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run `work` in an event loop of its own, with the database open around it."""
-    from services.db import database
+    from infra.db import database
 
     async def go() -> T:
         async with database(settings.database_url):

@@ -24,8 +24,8 @@ def register(commands: Commands) -> None:
 def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from services.catalogue import sync_catalogue
-    from services.db import database, migrate
+    from infra.db import database, migrate
+    from services.reports.catalogue import sync_catalogue
 
     async def go() -> None:
         await migrate(settings.database_url)
@@ -38,8 +38,8 @@ def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from services.demo.seed import SeedResult, database_has_enterprises, seed_demo
     from services.errors import ServiceError
-    from services.seed import SeedResult, database_has_enterprises, seed_demo
 
     async def go() -> SeedResult | None:
         if args.if_empty and await database_has_enterprises():

@@ -33,7 +33,7 @@ def register(commands: Commands) -> None:
 
 
 def run_create_key(args: argparse.Namespace, settings: Settings) -> int:
-    from services.departments import create_department_key
+    from services.accounts.department_keys import create_department_key
     from services.errors import ServiceError
 
     try:
@@ -46,7 +46,7 @@ def run_create_key(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_revoke_key(args: argparse.Namespace, settings: Settings) -> int:
-    from services.departments import revoke_department_key
+    from services.accounts.department_keys import revoke_department_key
     from services.errors import ServiceError
 
     try:
@@ -59,7 +59,7 @@ def run_revoke_key(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_quality(args: argparse.Namespace, settings: Settings) -> int:
     from config.calendar import calendar_for
-    from services.ingest_quality import all_departments_quality
+    from services.ingest.quality import all_departments_quality
 
     calendar = calendar_for(settings.holiday_overrides_path)
     print(format_quality_table(with_database(settings, lambda: all_departments_quality(calendar))))
@@ -76,8 +76,8 @@ def format_quality_table(figures: list[Any]) -> str:
 
 
 def quality_row(q: Any) -> tuple[str, ...]:
-    from services.ingest import CHINA
-    from services.ingest_validate import REJECTION_CODES
+    from services.ingest.push import CHINA
+    from services.ingest.validate import REJECTION_CODES
 
     last_push = q.last_push.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if q.last_push else None
     top = q.rejections.most_common(1)
@@ -91,7 +91,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from services.errors import ServiceError
-    from services.ingest_files import ingest_file
+    from services.ingest.files import ingest_file
 
     path = Path(args.file)
     if not path.is_file():

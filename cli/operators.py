@@ -16,8 +16,8 @@ def register(commands: Commands) -> None:
 
 
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
+    from services.accounts.operators import create_operator
     from services.errors import ServiceError
-    from services.operators import create_operator
 
     try:
         new = with_database(settings, lambda: create_operator(args.name, args.channel))

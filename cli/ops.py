@@ -22,7 +22,7 @@ def register(commands: Commands) -> None:
 def run_queues(args: argparse.Namespace, settings: Settings) -> int:
     from redis.asyncio import Redis
 
-    from services.ops import queue_overview
+    from services.stats.queues import queue_overview
 
     async def go() -> list[dict[str, Any]]:
         client = Redis.from_url(settings.redis_url, socket_timeout=5)
@@ -57,7 +57,7 @@ def queue_row(s: dict[str, Any]) -> tuple[str, ...]:
 
 
 def run_ensure_redis(args: argparse.Namespace, settings: Settings) -> int:
-    from services.redis_local import ensure_redis
+    from infra.redis_local import ensure_redis
 
     how = ensure_redis(settings.redis_url)
     print(

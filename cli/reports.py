@@ -36,8 +36,8 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
 
     from models.report import Report
     from services.errors import ServiceError
-    from services.issue_inline import copy_report_files, issue_now
-    from services.reports import ReportRequest
+    from services.reports.inline import copy_report_files, issue_now
+    from services.reports.issuing import ReportRequest
 
     request = ReportRequest(
         uscc=args.uscc,
@@ -73,7 +73,7 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Verdict first. Exit 0: genuine (and the PDF, if given, is the one issued, sealed and
     signed); 1: not genuine or not matching; 2: unknown report, wrong code or unreadable file."""
     from services.errors import ServiceError
-    from services.report_checkup import check_report
+    from services.reports.checkup import check_report
 
     try:
         pdf = Path(args.pdf).read_bytes() if args.pdf else None

@@ -94,6 +94,6 @@ def settings_source() -> str:
 
 def demo_binding_of(settings: Settings) -> dict[str, str] | None:
     """The demo enterprise's binding details, when the database holds `make run`'s demo data."""
-    from services.seed import demo_binding
+    from services.demo.seed import demo_binding
 
     return with_database(settings, lambda: demo_binding(settings.id_hash_key))

@@ -15,24 +15,23 @@ def register(commands: Commands) -> None:
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.db import database
     from queues.worker import run_worker_process
-    from services.db import database
-    from services.jobs import build_registry
-    from services.ops import STREAMS
-    from services.wechat_webhook import INBOUND_STREAM
+    from services.jobs import STREAMS, build_registry
+    from services.wechat.webhook import INBOUND_STREAM
 
     streams = args.streams or list(STREAMS)
     unknown = sorted(set(streams) - set(STREAMS))
     if unknown:
         return refuse(f"未知的队列 {unknown}，可选：{list(STREAMS)}")
-    if INBOUND_STREAM in streams:  # jieba's dictionary and the FAQ index, before the first message
-        from bot.engine import warm
+    from bot.engine import handle, warm
 
+    if INBOUND_STREAM in streams:  # jieba's dictionary and the FAQ index, before the first message
         warm(settings)
     return run_worker_process(
         settings,
         streams,
         args.concurrency,
-        build_registry(settings),
+        build_registry(settings, bot_engine=handle),
         lifespan=lambda: database(settings.database_url),
     )

@@ -14,19 +14,19 @@ from aiohttp import web
 
 from handlers import cors, mp_bindings, mp_hall, openapi
 from handlers.idempotency import created_by_user
+from handlers.json_api import dumps, ok, path_id, read_json
 from handlers.keys import MP_HTTP, REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip, mp_user
-from handlers.mp_common import dumps, ok, path_id, read_json
-from services import bindings
-from services.mp_login import login as mp_login
-from services.mp_reports import (
+from services.accounts import bindings
+from services.accounts.mp_login import login as mp_login
+from services.accounts.mp_sessions import end_session
+from services.reports.requests import (
     history_for_user,
     page_params,
     report_for_user,
     report_options,
     request_for_user,
 )
-from services.mp_sessions import end_session
 
 
 async def login(request: web.Request) -> web.Response:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.idempotency import idempotent
+from handlers.json_api import ok, path_id, read_json
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip
-from handlers.mp_common import ok, path_id, read_json
 from models.user import Operator
-from services.mp_reports import report_for_operator, request_at_window
-from services.operators import authenticate_operator
+from services.accounts.operators import authenticate_operator
 from services.ratelimit import check_rate
+from services.reports.requests import report_for_operator, request_at_window
 
 
 async def _operator(request: web.Request) -> Operator:

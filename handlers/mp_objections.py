@@ -5,17 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.idempotency import idempotent
+from handlers.json_api import ok, path_id
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_user
-from handlers.mp_common import ok, path_id
 from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
 from models.enums import Channel
-from services import objections
+from services.accounts.mp_sessions import MpSession
 from services.errors import InvalidRequest
-from services.ingest import today_in_china
-from services.mp_sessions import MpSession
-from services.objection_notify import record_grants
-from services.objection_views import objection_dict, record_dict
+from services.ingest.push import today_in_china
+from services.objections import lifecycle
+from services.objections.events import record_grants
+from services.objections.views import objection_dict, record_dict
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -31,8 +31,8 @@ async def _submit(request: web.Request, session: MpSession) -> web.Response:
 
 
 async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Response:
-    objection = await objections.objection_for_user(user_id, objection_id)
-    events = await objections.objection_timeline(objection.id)
+    objection = await lifecycle.objection_for_user(user_id, objection_id)
+    events = await lifecycle.objection_timeline(objection.id)
     body = objection_dict(objection, today_in_china(), for_enterprise=True, events=events)
     return ok(body, status=status)
 
@@ -42,7 +42,7 @@ async def list_mine(request: web.Request) -> web.Response:
     open_only = request.query.get("open")
     if open_only not in (None, "1", "true"):
         raise InvalidRequest("open 应为 1 或 true（或省略）", code="invalid_flag")
-    rows = await objections.objections_for_user(session.user_id, open_only=open_only is not None)
+    rows = await lifecycle.objections_for_user(session.user_id, open_only=open_only is not None)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
     return ok({"items": items})
@@ -55,7 +55,7 @@ async def records(request: web.Request) -> web.Response:
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
     domain = positive_id(request.query.get("domain"), "domain", INT32_MAX)
-    rows = await objections.records_open_to_objection(session.user_id, enterprise_id, domain)
+    rows = await lifecycle.records_open_to_objection(session.user_id, enterprise_id, domain)
     return ok({"items": [record_dict(r) for r in rows]})
 
 
@@ -68,7 +68,7 @@ async def close(request: web.Request) -> web.Response:
     session = await mp_user(request)
     form = await read_form(request)
     objection_id = path_id(request)
-    await objections.close_by_user(
+    await lifecycle.close_by_user(
         request.app[REDIS], session.user_id, objection_id, note=form.text("note")
     )
     return await _detail(session.user_id, objection_id)
@@ -76,8 +76,8 @@ async def close(request: web.Request) -> web.Response:
 
 async def attachment(request: web.Request) -> web.Response:
     session = await mp_user(request)
-    objection = await objections.objection_for_user(session.user_id, path_id(request))
-    data, content_type = await objections.attachment(
+    objection = await lifecycle.objection_for_user(session.user_id, path_id(request))
+    data, content_type = await lifecycle.attachment(
         objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
     )
     return web.Response(body=data, content_type=content_type)

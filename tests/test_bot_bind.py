@@ -1,5 +1,6 @@
 """The bind dialog: USCC, the enterprise's name, the legal representative's name and ID number;
-or an agent's authorisation code. The rules are services.bindings' (lockout, hashed IDs)."""
+or an agent's authorisation code. The rules are those of services.accounts.bindings (lockout,
+hashed IDs)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from config.settings import Settings
 from models.audit import AuditEntry
 from models.enums import BindingRole
 from models.user import Binding, User
-from services import bindings
+from services.accounts import bindings
 from tests.bot_support import (
     ID_NUMBER,
     LEGAL_REP,

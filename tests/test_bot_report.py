@@ -14,7 +14,7 @@ from models.audit import AuditEntry
 from models.enums import BindingRole, Channel, ReportPurpose, ReportStatus
 from models.report import Report
 from models.user import Binding
-from services.reports import RENDER_STREAM
+from services.reports.issuing import RENDER_STREAM
 from tests.bot_support import (
     USCC,
     Chat,

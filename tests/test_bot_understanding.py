@@ -15,7 +15,7 @@ from bot.understand.faq import UNANSWERED
 from config.settings import Settings
 from models.enums import ObjectionKind
 from models.report import Report
-from services import bindings
+from services.accounts import bindings
 from tests.bot_support import (
     NAME,
     TODAY,

@@ -12,7 +12,7 @@ from models.audit import AuditEntry
 from models.enums import ReportStatus
 from models.record import Record
 from models.report import Report
-from services.reports import ReportRequest, request_report
+from services.reports.issuing import ReportRequest, request_report
 from tests.bot_support import TODAY, USCC, Chat, bound_chat, issued_report
 
 

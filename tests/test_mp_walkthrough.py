@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from models.enterprise import Enterprise
-from services.seed import demo_id_number
+from services.demo.seed import demo_id_number
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from models.enums import NotificationStatus
 from models.user import Notification, SubscriptionGrant, User
 from queues import enqueue
-from services.objection_notify import NOTIFY_JOB, NOTIFY_STREAM
-from services.wechat_outbound import OUTBOUND_STREAM
-from services.wechat_webhook import INBOUND_STREAM, enqueue_once
+from services.objections.events import NOTIFY_JOB, NOTIFY_STREAM
+from services.wechat.messages import InboundMessage
+from services.wechat.outbound import OUTBOUND_STREAM
+from services.wechat.webhook import INBOUND_STREAM, enqueue_once
 from tests.conftest import REDIS_URL
 from tests.test_queues_processes import eventually
 from tests.wechat_engines import SLEEPING_KEY, state_key

@@ -1,7 +1,7 @@
 """Small conversation engines for the plumbing tests (the real one is bot.engine).
 
-They follow the BotEngine protocol of bot/messages.py and keep their state in Redis, as the real
-engine does, so that a worker process can be killed between any two steps.
+They follow the BotEngine protocol of services/wechat/messages.py and keep their state in Redis,
+as the real engine does, so that a worker process can be killed between any two steps.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import json
 
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage, OutboundMessage
 from config.settings import Settings
-from services.wechat_webhook import message_identity
+from services.wechat.messages import InboundMessage, OutboundMessage
+from services.wechat.webhook import message_identity
 
 SLEEPING_KEY = "bot:test:sleeping"  # set while a step pauses, so that a test can kill the worker
 

@@ -12,12 +12,12 @@ import sys
 
 from config.logging import setup_logging
 from config.settings import Settings
+from infra.db import database
 from queues import Registry, StreamConfig, run_worker_process
-from services.db import database
-from services.notify import notify_job
-from services.objection_notify import NOTIFY_JOB
-from services.wechat_inbound import inbound_job
-from services.wechat_webhook import INBOUND_JOB
+from services.objections.events import NOTIFY_JOB
+from services.wechat.inbound import inbound_job
+from services.wechat.notifier import notify_job
+from services.wechat.webhook import INBOUND_JOB
 from tests.wechat_engines import step_engine
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage, OutboundMessage
 from bot.state import DialogState
 from bot.understand import Understanding, understand
 from config.calendar import CHINA
@@ -22,6 +21,7 @@ from config.settings import Settings
 from models.user import User
 from services.access import binding_allows, live_bindings
 from services.errors import Unavailable
+from services.wechat.messages import InboundMessage, OutboundMessage
 
 Reply = str | OutboundMessage
 StepResult = tuple[DialogState, list[Reply]]
@@ -40,7 +40,7 @@ _NO_START = ("不", "否", "错", "换", "重新")
 
 async def download_media(redis: Redis, settings: Settings, media_id: str) -> bytes:
     """The bytes of a photo the user sent, through the WeChat API client (imported lazily)."""
-    from services.wechat_client import (
+    from services.wechat.client import (
         WeChatApiError,
         WeChatClient,
         WeChatUnavailable,

@@ -1,9 +1,9 @@
 """Bind (绑定企业): the USCC, the enterprise's name confirmed, the legal representative's name and
 ID number; or an agent's authorisation code (授权码) from the mini-program.
 
-The same rules as the mini-program, in services.bindings: keyed hashes of ID numbers, lockout
-after repeated wrong tries. The ID number is never kept in the dialog state: it is checked in the
-step that receives it.
+The same rules as the mini-program, in services.accounts.bindings: keyed hashes of ID numbers,
+lockout after repeated wrong tries. The ID number is never kept in the dialog state: it is checked
+in the step that receives it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from models.enterprise import Enterprise
 from models.enums import BindingRole
 from models.user import Binding
 from services.access import live_bindings
-from services.bindings import (
+from services.accounts.bindings import (
     CODE_LENGTH,
     bind_legal_representative,
     normalise_code,

@@ -29,8 +29,8 @@ from models.record import Record
 from models.report import Report
 from services.access import require_scope
 from services.errors import InvalidRequest
-from services.objection_attachments import MAX_IMAGES
-from services.objections import MAX_TEXT_CHARS, submit_objection, validate_image
+from services.objections.attachments import MAX_IMAGES
+from services.objections.lifecycle import MAX_TEXT_CHARS, submit_objection, validate_image
 
 NAME = "objection"
 TITLE = "提出异议"

@@ -6,13 +6,13 @@ A ready report can be sent again by replying with its number in the list.
 from __future__ import annotations
 
 from bot.dialogs import CHINA, StepResult, Turn, pick_number
-from bot.messages import OutboundMessage
 from bot.state import IDLE, DialogState
 from models.enums import ObjectionKind, ObjectionStatus, ReportStatus
 from models.objection import Objection
 from models.report import Report
-from services.objection_due import estimated_mark
-from services.objections import objections_for_user
+from services.objections.due import estimated_mark
+from services.objections.lifecycle import objections_for_user
+from services.wechat.messages import OutboundMessage
 
 NAME = "progress"
 TITLE = "办理进度"

@@ -37,8 +37,8 @@ from models.enums import ReportPurpose
 from services.access import require_scope
 from services.audit import append_audit
 from services.errors import InvalidRequest
-from services.reports import ReportRequest, request_report
-from services.span import check_span
+from services.reports.issuing import ReportRequest, request_report
+from services.reports.span import check_span
 
 NAME = "report"
 TITLE = "申请报告"

@@ -9,8 +9,8 @@ from bot.dialogs import StepResult, Turn
 from bot.state import IDLE, DialogState
 from services.errors import NotFound
 from services.ratelimit import check_rate
-from services.signing import SnapshotSigner
-from services.verification import verify_report
+from services.reports.signing import SnapshotSigner
+from services.reports.verification import verify_report
 
 NAME = "verify"
 TITLE = "验证报告"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from config.catalogue import DOMAINS, EARLIEST_DATE
 from config.settings import Settings
 from models.enums import Channel, ObjectionKind, RelationKind, ReportPurpose
-from services.span import DEFAULT_YEARS
+from services.reports.span import DEFAULT_YEARS
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def _labels(enum: type[Channel | ObjectionKind | RelationKind | ReportPurpose]) 
 
 def facts(settings: Settings) -> list[Fact]:
     # The department data rules import the ORM: loaded when the facts are written, at warm().
-    from services.ingest_quality import LATE_AFTER_WORKING_DAYS
+    from services.ingest.quality import LATE_AFTER_WORKING_DAYS
 
     earliest = f"{EARLIEST_DATE.year}年{EARLIEST_DATE.month}月{EARLIEST_DATE.day}日"
     examples = "、".join(d.name for d in DOMAINS if d.number in (15, 27, 37))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.json_api import ok, path_id
 from handlers.keys import REDIS
-from handlers.mp_common import ok, path_id
 from handlers.web.session import PREFIX, render, see_other, session_of, settings_of
 from handlers.web.views import SPAN_PRESETS, domain_groups, domain_names, report_body
 from models.enums import Channel, ReportStatus
-from services.bindings import bindings_overview
+from services.accounts.bindings import bindings_overview
 from services.errors import ServiceError
-from services.ingest import today_in_china
-from services.mp_reports import (
+from services.ingest.push import today_in_china
+from services.reports.requests import (
     history_for_user,
     page_params,
     related_preview,
@@ -20,7 +20,7 @@ from services.mp_reports import (
     report_options,
     request_for_user,
 )
-from services.span import check_domains, check_span
+from services.reports.span import check_domains, check_span
 
 
 def _reporting(items: list[dict]) -> list[dict]:
