@@ -19,6 +19,7 @@ from handlers import (
     mp_objections,
     ops,
     ops_stats,
+    staff,
     verify,
     wechat,
 )
@@ -92,6 +93,7 @@ def create_app(
         app.cleanup_ctx.append(workers_ctx(with_workers))
     health.setup(app)
     metrics.setup(app)
+    staff.setup(app)  # people's sign-in for the consoles (/ops and the staff pages)
     ops.setup(app)
     dept.setup(app)
     if with_dev_pki:

@@ -1,5 +1,5 @@
 """Rollout statistics for ops: /ops/stats (a page with server-rendered SVG charts, no script or
-CDN) and /ops/api/stats (the same figures as JSON). Ops token required, as for /ops."""
+CDN) and /ops/api/stats (the same figures as JSON). Ops staff only, as for /ops."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.auth import require_ops
 from handlers.json_api import ok
+from handlers.staff.session import require_staff, staff_page
 from handlers.templates_env import render_page
-from services.errors import Forbidden, InvalidRequest, Unauthorized
+from models.staff import StaffRole
+from services.accounts.staff import StaffIdentity
+from services.errors import InvalidRequest
 from services.stats.rollout import DEFAULT_DAYS, rollout_stats
 
 MAX_DAYS = 366
@@ -81,17 +83,14 @@ def charts(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def stats_page(request: web.Request) -> web.StreamResponse:
-    try:
-        await require_ops(request)
-    except (Unauthorized, Forbidden):
-        raise web.HTTPSeeOther("/ops/login") from None
+@staff_page(StaffRole.OPS)
+async def stats_page(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
     stats = await rollout_stats(days=_days(request))
     return render_page("ops_stats.html", stats=stats, charts=charts(stats))
 
 
 async def api_stats(request: web.Request) -> web.Response:
-    await require_ops(request)
+    await require_staff(request, (StaffRole.OPS,))
     return ok(await rollout_stats(days=_days(request)))
 
 

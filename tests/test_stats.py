@@ -1,17 +1,27 @@
-"""Rollout statistics: /ops/api/stats (JSON) and /ops/stats (SVG charts), ops token only."""
+"""Rollout statistics: /ops/api/stats (JSON) and /ops/stats (SVG charts), ops staff only."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient
 
 from models.catalogue import Department
 from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose, ReportStatus
 from models.objection import Objection
 from models.report import Report
 from services.stats.rollout import rollout_stats
+from tests.staff_support import ops_headers
 from tests.test_objection_support import enterprise
 
-OPS = {"Authorization": "Bearer test-ops-token"}
+
+@pytest.fixture
+async def ops(cli: TestClient) -> dict[str, str]:
+    """The client signed in as an ops person; the CSRF header its API calls carry."""
+    return await ops_headers(cli)
+
+
 TODAY = date(2026, 3, 10)
 
 
@@ -93,28 +103,29 @@ async def test_the_figures_count_issued_reports_domains_and_objections(db):
     ]
 
 
-async def test_the_json_and_the_page_need_the_ops_token(cli):
+async def test_the_json_and_the_page_need_an_ops_person_signed_in(cli):
     await seed()
     resp = await cli.get("/ops/api/stats")
-    assert resp.status == 401 and (await resp.json())["code"] == "ops_token_required"
-    resp = await cli.get("/ops/api/stats", headers={"Authorization": "Bearer wrong"})
-    assert resp.status == 403
-    resp = await cli.get("/ops/api/stats?days=7", headers=OPS)
+    assert resp.status == 401 and (await resp.json())["code"] == "staff_session_required"
+    resp = await cli.get("/ops/api/stats", headers={"Authorization": "Bearer test-ops-token"})
+    assert resp.status == 401
+    page = await cli.get("/ops/stats", allow_redirects=False)
+    assert page.status == 302 and page.headers["Location"] == "/staff/login?next=/ops/stats"
+    ops = await ops_headers(cli)
+    resp = await cli.get("/ops/api/stats?days=7", headers=ops)
     body = await resp.json()
     assert resp.status == 200 and len(body["reports"]["per_day"]) == 7
     assert body["certificates_replaced"] == 43
-    assert (await cli.get("/ops/api/stats?days=0", headers=OPS)).status == 400
-    page = await cli.get("/ops/stats", allow_redirects=False)
-    assert page.status == 303 and page.headers["Location"] == "/ops/login"
+    assert (await cli.get("/ops/api/stats?days=0", headers=ops)).status == 400
 
 
-async def test_the_page_draws_its_charts_as_inline_svg(cli):
+async def test_the_page_draws_its_charts_as_inline_svg(cli, ops: dict[str, str]):
     await seed()
-    resp = await cli.get("/ops/stats", headers=OPS)
+    resp = await cli.get("/ops/stats", headers=ops)
     html = await resp.text()
     assert resp.status == 200 and "推行情况统计" in html
     # Drawn on the server; nothing fetched from elsewhere (no CDN is reachable).
     assert html.count("<svg") == 7 and "<script" not in html and "://" not in html
     assert "渝快办小程序" in html and "重庆市税务局" in html  # a channel bar, an overdue bar
-    ops_page = await (await cli.get("/ops", headers=OPS)).text()
+    ops_page = await (await cli.get("/ops", headers=ops)).text()
     assert 'href="/ops/stats"' in ops_page

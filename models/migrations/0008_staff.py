@@ -1,0 +1,32 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from models.staff import StaffRole
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0007_web')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='StaffAccount',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('username', fields.CharField(unique=True, max_length=32)),
+                ('name', fields.CharField(max_length=32)),
+                ('role', fields.CharEnumField(description='DEPT_VIEWER: dept_viewer\nDEPT_HANDLER: dept_handler\nDEPT_ADMIN: dept_admin\nWINDOW_OPERATOR: window_operator\nHALL_ADMIN: hall_admin\nOPS: ops', enum_type=StaffRole, max_length=16)),
+                ('department', fields.ForeignKeyField('models.Department', source_field='department_id', null=True, db_constraint=True, to_field='id', related_name='staff', on_delete=OnDelete.RESTRICT)),
+                ('hall', fields.CharField(null=True, max_length=64)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('totp_secret_encrypted', fields.TextField(unique=False)),
+                ('totp_last_step', fields.BigIntField(default=0)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('last_login_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('disabled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'staff_account', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A person who signs in with a password and a TOTP code.'},
+            bases=['Model'],
+        ),
+    ]
