@@ -1,8 +1,13 @@
-"""Staff sign-in in a real browser (Debian's headless Chromium through Playwright): an ops person
-signs in with password and TOTP and reaches /ops; a wrong code, a replayed code and an idle
-session in the browser; every page screenshotted and checked with axe-core."""
+"""The staff consoles in a real browser (Debian's headless Chromium through Playwright): an ops
+person signs in with password and TOTP and reaches /ops; a wrong code, a replayed code and an
+idle session; a clerk signs in with TOTP and takes an objection from the inbox to a corrected
+record that the enterprise's next report prints, and is refused another department's ticket;
+every page screenshotted and checked with axe-core."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -10,16 +15,25 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from handlers.app import create_app
 from models.catalogue import Department
+from models.objection import Objection
+from services.objections import lifecycle
 from tests.browser_support import check_page, chromium, free_port, phone_context
 from tests.staff_support import PASSWORD, code_for, make_staff, next_code
+from tests.test_objection_report import issued
+from tests.test_objection_support import PNG, bound_user, enterprise, record
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def site(aiohttp_server, settings: Settings, db, redis: Redis) -> str:  # type: ignore[no-untyped-def]
+def console_settings(settings: Settings, tmp_path: Path) -> Settings:
+    return replace(settings, objection_files_dir=tmp_path / "objections")
+
+
+@pytest.fixture
+async def site(aiohttp_server, console_settings: Settings, db, redis: Redis) -> str:  # type: ignore[no-untyped-def]
     port = free_port()
-    await aiohttp_server(create_app(settings), port=port)
+    await aiohttp_server(create_app(console_settings), port=port)
     return f"http://127.0.0.1:{port}"
 
 
@@ -28,6 +42,16 @@ async def _sign_in(page, username: str, code: str, password: str = PASSWORD) -> 
     await page.get_by_label("密码").fill(password)
     await page.get_by_label("动态验证码").fill(code)
     await page.get_by_role("button", name="登录").click()
+
+
+async def _clerk_signed_in(browser, site: str):  # type: ignore[no-untyped-def]
+    """A page of 市市场监管局's clerk 张伟, signed in (asked for on the way to the inbox)."""
+    clerk = await make_staff("zhang.wei", "dept_handler", department_code="samr", name="张伟")
+    page = await (await phone_context(browser)).new_page()
+    await page.goto(f"{site}/dept/")
+    await _sign_in(page, "zhang.wei", code_for(clerk))
+    await page.wait_for_url(f"{site}/dept/")
+    return page
 
 
 async def test_an_ops_person_signs_in_with_totp_and_reaches_the_ops_view(site: str, redis: Redis):
@@ -62,14 +86,54 @@ async def test_an_ops_person_signs_in_with_totp_and_reaches_the_ops_view(site: s
         assert "expired=1" in page.url
 
 
+async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
+    site: str, console_settings: Settings, redis: Redis
+):
+    ent = await enterprise()
+    user = await bound_user(ent)
+    disputed = await record(ent)
+    objection = await lifecycle.submit_objection(
+        redis, user_id=user.id, enterprise_id=ent.id, kind="correction",
+        text="决定书文号有误，应为21号。", record_id=disputed.id, images=[("决定书.png", PNG)],
+        settings=console_settings,
+    )  # fmt: skip
+    tax_ent = await enterprise(2)
+    tax_user = await bound_user(tax_ent)
+    elsewhere = await lifecycle.submit_objection(
+        redis, user_id=tax_user.id, enterprise_id=tax_ent.id, kind="detail", text="是否漏报？",
+        domain=37, settings=console_settings,
+    )  # fmt: skip
+    async with chromium() as browser:
+        page = await _clerk_signed_in(browser, site)
+        await check_page(page, "dept-inbox")
+        await page.get_by_role("link", name=objection.ticket_no).click()
+        await page.get_by_text("决定书文号有误").wait_for()
+        assert await page.get_by_role("img", name="附件：决定书.png").count() == 1
+        await check_page(page, "dept-ticket")
+        await page.get_by_role("button", name="受理", exact=True).click()
+        await page.get_by_text("已办理。").wait_for()
+        await page.get_by_label("办理结果").select_option("corrected")
+        await page.get_by_label("决定文号").fill("渝市监罚〔2024〕21号")
+        await page.get_by_label("办理说明").fill("文号已更正")
+        await check_page(page, "dept-resolve")
+        await page.get_by_role("button", name="办结").click()
+        await page.get_by_text("文号已更正").wait_for()
+        await check_page(page, "dept-resolved")
+        assert (await Objection.get(id=objection.id)).status == "resolved"
+
+        await page.goto(f"{site}/dept/objections/{elsewhere.id}")  # 市税务局's ticket, by URL
+        await page.get_by_text("该异议不由本部门办理").wait_for()
+        await check_page(page, "dept-other-department")
+    report = await issued(console_settings, redis, ent.uscc)
+    printed = report.snapshot["sections"][0]["domains"][0]["records"][0]
+    assert printed["decision_no"] == "渝市监罚〔2024〕21号"
+
+
 async def test_a_department_clerk_sees_their_workbench_and_is_refused_the_ops_view(site: str):
     department = await Department.get(code="samr")
-    clerk = await make_staff("zhang.wei", "dept_handler", department_code="samr", name="张伟")
     async with chromium() as browser:
-        page = await (await phone_context(browser)).new_page()
-        await page.goto(f"{site}/staff/login")
-        await _sign_in(page, "zhang.wei", code_for(clerk))
-        await page.wait_for_url(f"{site}/staff/")
+        page = await _clerk_signed_in(browser, site)
+        await page.goto(f"{site}/staff/")
         assert await page.get_by_text(department.name).count() >= 1
         await check_page(page, "staff-home")
         await page.goto(f"{site}/ops")

@@ -1,6 +1,6 @@
-"""The staff consoles' sign-in: /staff/login (password and TOTP), /staff/logout, and /staff/
-sending each person to their console. The consoles themselves (/ops, /dept/, /hall/) check the
-session through handlers.staff.session.
+"""The staff consoles: the sign-in (/staff/login, password and TOTP), /staff/logout, /staff/
+linking each person to their console, and the department console (/dept/, handlers.staff.dept).
+Every console (also /ops) checks the session through handlers.staff.session.
 
 The sign-in form carries a token that must match a cookie set with the form (a double-submit
 check), so another site cannot sign a browser in under someone else's account.
@@ -16,6 +16,7 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import client_ip
+from handlers.staff import dept
 from handlers.staff.session import (
     LOGIN,
     render_staff,
@@ -33,9 +34,9 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "web"  # one design
 FORM_COOKIE = "yc_staff_form"
 HOMES = {
     StaffRole.OPS: "/ops",
-    StaffRole.DEPT_VIEWER: "/staff/",
-    StaffRole.DEPT_HANDLER: "/staff/",
-    StaffRole.DEPT_ADMIN: "/staff/",
+    StaffRole.DEPT_VIEWER: "/dept/",
+    StaffRole.DEPT_HANDLER: "/dept/",
+    StaffRole.DEPT_ADMIN: "/dept/",
     StaffRole.WINDOW_OPERATOR: "/staff/",
     StaffRole.HALL_ADMIN: "/staff/",
 }
@@ -111,3 +112,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/staff/logout", logout)
     r.add_get("/staff/", home)
     r.add_static("/staff/static", STATIC)
+    dept.setup(app)

@@ -82,6 +82,7 @@ class StaffIdentity:
     name: str
     role: StaffRole
     department_id: int | None
+    department_code: str
     department_name: str
     hall: str | None
 
@@ -118,6 +119,7 @@ async def _identity(account: StaffAccount) -> StaffIdentity:
         account.name,
         StaffRole(account.role),
         account.department_id,
+        department.code if department else "",
         department.name if department else "",
         account.hall,
     )

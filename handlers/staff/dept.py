@@ -1,0 +1,89 @@
+"""The department console (/dept/): the objection inbox, one ticket with its timeline and photos,
+and the actions on it. Forms in, pages out; every rule is services.objections.console's, which
+calls the same lifecycle as the department API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from config import clock
+from handlers.json_api import path_id
+from handlers.keys import REDIS, SETTINGS
+from handlers.staff.session import render_staff, staff_page
+from models.enums import ObjectionKind, ObjectionStatus
+from models.staff import DEPARTMENT_ROLES
+from services.accounts.staff import StaffIdentity
+from services.errors import ServiceError
+from services.objections import console, lifecycle
+
+RECORD_FIELDS = ("decision_no", "authority", "decision_date", "summary")
+KINDS = [{"code": k.value, "label": k.label} for k in ObjectionKind]
+STATUSES = [{"code": s.value, "label": s.label} for s in ObjectionStatus]
+# A photo is shown as an image and nothing else: no script, no plugin, no sniffing.
+ATTACHMENT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Disposition": "inline",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def inbox(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    kind, status = request.query.get("kind", ""), request.query.get("status", "")
+    items = await console.inbox(who, clock.today(), kind=kind, status=status)
+    return render_staff(request, "dept_inbox.html", items=items, kinds=KINDS, statuses=STATUSES,
+                        kind=kind, wanted_status=status,
+                        handed=request.query.get("handed", "")[:32])  # fmt: skip
+
+
+async def _ticket_page(
+    request: web.Request, who: StaffIdentity, status: int = 200, **context: object
+) -> web.Response:
+    item = await console.ticket(who, path_id(request), clock.today())
+    return render_staff(request, "dept_ticket.html", status=status, o=item,
+                        done=request.query.get("done") == "1", **context)  # fmt: skip
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def ticket(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    return await _ticket_page(request, who)
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def act(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    form = await request.post()
+    action = request.match_info["action"]
+    changes = {f: str(form.get(f, "")).strip() for f in RECORD_FIELDS}
+    try:
+        objection = await console.act(
+            request.app[REDIS], request.app[SETTINGS], who, path_id(request), action,
+            note=str(form.get("note", "")), resolution=str(form.get("resolution", "")),
+            record_changes={f: v for f, v in changes.items() if v} or None,
+            to_department=str(form.get("department", "")),
+        )  # fmt: skip
+    except ServiceError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return await _ticket_page(request, who, status=exc.status, error=exc.message,
+                                  failed_action=action)  # fmt: skip
+    if action == "handover":  # the ticket is the other department's now
+        raise web.HTTPSeeOther(f"/dept/?handed={objection.ticket_no}")
+    raise web.HTTPSeeOther(f"/dept/objections/{objection.id}?done=1")
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def attachment(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    department = await console.department_of(who)
+    objection = await lifecycle.objection_for_department(department, path_id(request))
+    data, content_type = await lifecycle.attachment(
+        objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
+    )
+    return web.Response(body=data, content_type=content_type, headers=ATTACHMENT_HEADERS)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/dept/", inbox)
+    r.add_get("/dept/objections/{id}", ticket)
+    r.add_post("/dept/objections/{id}/{action}", act)
+    r.add_get("/dept/objections/{id}/events/{event_id}/attachments/{n}", attachment)
