@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.catalogue import Department
+from models.objection import Objection
 
 
 class StaffRole(StrEnum):
@@ -57,3 +58,19 @@ class StaffAccount(Model):
 
     class Meta:
         table = "staff_account"
+
+
+class ObjectionClaim(Model):
+    """认领: the person of the ticket's department who works on it. A hand-over ends it."""
+
+    id = fields.IntField(primary_key=True)
+    objection: fields.OneToOneRelation[Objection] = fields.OneToOneField(
+        "models.Objection", related_name="claim", on_delete=fields.CASCADE
+    )
+    staff: fields.ForeignKeyRelation[StaffAccount] = fields.ForeignKeyField(
+        "models.StaffAccount", related_name="claims", on_delete=fields.CASCADE
+    )
+    claimed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "objection_claim"

@@ -110,6 +110,9 @@ async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
         await page.get_by_text("决定书文号有误").wait_for()
         assert await page.get_by_role("img", name="附件：决定书.png").count() == 1
         await check_page(page, "dept-ticket")
+        await page.get_by_role("button", name="认领").click()
+        await page.get_by_text("已办理。").wait_for()
+        assert await page.get_by_text("张伟", exact=True).count() == 1  # the claimant
         await page.get_by_role("button", name="受理", exact=True).click()
         await page.get_by_text("已办理。").wait_for()
         await page.get_by_label("办理结果").select_option("corrected")

@@ -20,7 +20,7 @@ from models.record import Record
 from services.objections import lifecycle
 from tests.staff_support import make_staff, sign_in
 from tests.test_objection_report import issued
-from tests.test_objection_support import PNG, bound_user, enterprise, record
+from tests.test_objection_support import PNG, bound_user, enterprise, notify_jobs, record
 
 
 @pytest.fixture
@@ -200,3 +200,40 @@ async def test_people_of_no_department_are_refused_the_console(cli: TestClient):
     await sign_in(cli, new)
     r = await cli.get("/dept/")
     assert r.status == 403 and "无权" in await r.text()
+
+
+async def test_a_clerk_claims_a_ticket_and_a_colleague_cannot_take_it(
+    cli: TestClient, aiohttp_client, redis: Redis, settings: Settings
+):
+    objection = await ticket(redis, settings)
+    csrf = await clerk(cli)
+    path = f"/dept/objections/{objection.id}"
+    r = await cli.post(f"{path}/claim", data={"csrf_token": csrf}, allow_redirects=False)
+    assert r.status == 303
+    assert "认领人 张伟" in await (await cli.get("/dept/")).text()
+    colleague = await make_staff("li.samr", "dept_admin", department_code="samr", name="李四")
+    other = await aiohttp_client(create_app(settings))
+    other_csrf = (await sign_in(other, colleague))["X-CSRF-Token"]
+    r = await other.post(f"{path}/claim", data={"csrf_token": other_csrf})
+    assert r.status == 409 and "该异议已由张伟认领" in await r.text()
+    assert (await AuditEntry.get(action="staff.objection.claim")).actor == "staff:handler.samr"
+
+
+async def test_asking_for_more_notifies_the_enterprise_and_keeps_the_due_dates(
+    cli: TestClient, redis: Redis, settings: Settings
+):
+    objection = await ticket(redis, settings)
+    csrf = await clerk(cli)
+    path = f"/dept/objections/{objection.id}"
+    r = await cli.post(f"{path}/ask", data={"csrf_token": csrf, "note": ""})
+    assert r.status == 400 and "需要补充的材料" in await r.text()
+    before = len(await notify_jobs(redis))
+    r = await cli.post(f"{path}/ask", allow_redirects=False,
+                       data={"csrf_token": csrf, "note": "请补充处罚决定书扫描件"})  # fmt: skip
+    assert r.status == 303
+    jobs = await notify_jobs(redis)
+    assert len(jobs) == before + 1
+    assert "需要您补充材料" in jobs[-1]["text"] and "处罚决定书扫描件" in jobs[-1]["text"]
+    stored = await Objection.get(id=objection.id)
+    assert stored.status == "submitted" and stored.accept_due == objection.accept_due
+    assert "请企业补充材料" in await (await cli.get(path)).text()

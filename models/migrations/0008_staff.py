@@ -29,4 +29,15 @@ class Migration(migrations.Migration):
             options={'table': 'staff_account', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A person who signs in with a password and a TOTP code.'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='ObjectionClaim',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('objection', fields.OneToOneField('models.Objection', source_field='objection_id', db_constraint=True, to_field='id', related_name='claim', on_delete=OnDelete.CASCADE)),
+                ('staff', fields.ForeignKeyField('models.StaffAccount', source_field='staff_id', db_constraint=True, to_field='id', related_name='claims', on_delete=OnDelete.CASCADE)),
+                ('claimed_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'objection_claim', 'app': 'models', 'pk_attr': 'id', 'table_description': "认领: the person of the ticket's department who works on it. A hand-over ends it."},
+            bases=['Model'],
+        ),
     ]

@@ -13,22 +13,23 @@ from datetime import date
 from typing import Any
 
 from redis.asyncio import Redis
+from tortoise.exceptions import IntegrityError
 
 from config.calendar import calendar_for
 from config.catalogue import DEPARTMENTS_BY_CODE, DOMAINS_BY_NUMBER
 from config.settings import Settings
 from models.enums import ObjectionKind, ObjectionStatus
 from models.objection import Objection
-from models.staff import StaffRole
+from models.staff import ObjectionClaim, StaffRole
 from services.accounts.department_keys import DepartmentIdentity, department_by_code
 from services.accounts.staff import StaffIdentity
 from services.audit import append_audit
-from services.errors import Forbidden, InvalidRequest
+from services.errors import Conflict, Forbidden, InvalidRequest
 from services.objections import lifecycle
 from services.objections.views import objection_dict
 
 ACTING_ROLES = frozenset({StaffRole.DEPT_HANDLER, StaffRole.DEPT_ADMIN})
-ACTIONS = ("accept", "reject", "resolve", "handover")
+ACTIONS = ("claim", "accept", "ask", "reject", "resolve", "handover")
 OPEN = (ObjectionStatus.SUBMITTED, ObjectionStatus.ACCEPTED)
 
 
@@ -79,12 +80,19 @@ async def inbox(
     rows = await lifecycle.objections_for_department(department, status=status or None)
     rows = [o for o in rows if wanted is None or o.kind == wanted]
     rows.sort(key=lambda o: (waiting_due(o) is None, waiting_due(o) or date.max, o.id))
+    claimants = await _claimants([o.id for o in rows])
     items = []
     for objection in rows:
         item = objection_dict(objection, today, for_enterprise=False)
         item["countdown"], item["late"] = countdown(waiting_due(objection), today)
+        item["claimed_by"] = claimants.get(objection.id)
         items.append(item)
     return items
+
+
+async def _claimants(objection_ids: list[int]) -> dict[int, str]:
+    claims = await ObjectionClaim.filter(objection_id__in=objection_ids).select_related("staff")
+    return {c.objection_id: c.staff.name for c in claims}  # type: ignore[attr-defined]
 
 
 async def ticket(who: StaffIdentity, objection_id: int, today: date) -> dict[str, Any]:
@@ -96,7 +104,11 @@ async def ticket(who: StaffIdentity, objection_id: int, today: date) -> dict[str
     item["countdown"], item["late"] = countdown(waiting_due(objection), today)
     acting = who.role in ACTING_ROLES
     status = ObjectionStatus(objection.status)
+    claimant = (await _claimants([objection.id])).get(objection.id)
+    item["claimed_by"] = claimant
     item["may"] = {
+        "claim": acting and status in OPEN and claimant is None,
+        "ask": acting and status in OPEN,
         "accept": acting and status == ObjectionStatus.SUBMITTED,
         "reject": acting and status == ObjectionStatus.SUBMITTED,
         "resolve": acting and status == ObjectionStatus.ACCEPTED,
@@ -136,7 +148,11 @@ async def act(
     if action not in ACTIONS:
         raise InvalidRequest("未知的办理操作", code="unknown_action")
     department = await department_of(who)
-    if action == "accept":
+    if action == "claim":
+        objection = await _claim(who, department, objection_id)
+    elif action == "ask":
+        objection = await lifecycle.ask_for_more(redis, department, objection_id, note=note)
+    elif action == "accept":
         objection = await lifecycle.accept(redis, department, objection_id, note=note,
                                            images=images, settings=settings)  # fmt: skip
     elif action == "reject":
@@ -145,6 +161,7 @@ async def act(
     elif action == "handover":
         objection = await lifecycle.hand_over(redis, department, objection_id,
                                               to_department=to_department, note=note)  # fmt: skip
+        await ObjectionClaim.filter(objection_id=objection.id).delete()  # not theirs any more
     else:
         objection, _ = await lifecycle.resolve(
             redis, department, objection_id, resolution=resolution, note=note,
@@ -155,4 +172,22 @@ async def act(
         detail["to"] = to_department
     await append_audit(who.actor, f"staff.objection.{action}", "objection", objection.ticket_no,
                        detail)  # fmt: skip
+    return objection
+
+
+async def _claim(
+    who: StaffIdentity, department: DepartmentIdentity, objection_id: int
+) -> Objection:
+    """认领: the person takes the ticket on; one claimant at a time."""
+    objection = await lifecycle.objection_for_department(department, objection_id)
+    if objection.status not in OPEN:
+        raise Conflict("该异议已办结，无需认领", code="claim_closed")
+    held = await ObjectionClaim.get_or_none(objection_id=objection.id).select_related("staff")
+    if held is not None and held.staff_id != who.id:  # type: ignore[attr-defined]
+        raise Conflict(f"该异议已由{held.staff.name}认领", code="claim_taken")
+    if held is None:
+        try:
+            await ObjectionClaim.create(objection_id=objection.id, staff_id=who.id)
+        except IntegrityError:  # someone claimed it at the same instant
+            raise Conflict("该异议刚被他人认领，请刷新后查看", code="claim_taken") from None
     return objection
