@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from config import clock
 from config.settings import Settings
 from handlers.app import create_app
 from models.catalogue import Department
+from models.ingest_batch import IngestBatch
 from models.objection import Objection
 from services.objections import lifecycle
 from tests.browser_support import check_page, chromium, free_port, phone_context
@@ -103,6 +105,13 @@ async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
         redis, user_id=tax_user.id, enterprise_id=tax_ent.id, kind="detail", text="是否漏报？",
         domain=37, settings=console_settings,
     )  # fmt: skip
+    await IngestBatch.create(
+        public_id="B-1", department=await Department.get(code="samr"), channel="api",
+        status="done", rows_received=3, created=2, rejected=1, started_at=clock.utc_now(),
+        rejections_by_code={"formula_injection": 1},
+        rejected_rows=[{"line": 3, "field": "summary", "code": "formula_injection",
+                        "message": "不能以公式字符开头", "source_ref": '=HYPERLINK("x")'}],
+    )  # fmt: skip
     async with chromium() as browser:
         page = await _clerk_signed_in(browser, site)
         await check_page(page, "dept-inbox")
@@ -127,6 +136,17 @@ async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
         await page.goto(f"{site}/dept/objections/{elsewhere.id}")  # 市税务局's ticket, by URL
         await page.get_by_text("该异议不由本部门办理").wait_for()
         await check_page(page, "dept-other-department")
+
+        await page.goto(f"{site}/dept/pushes")
+        await page.get_by_role("link", name="下载拒收行（CSV） 批次 B-1").wait_for()
+        await check_page(page, "dept-pushes")
+        async with page.expect_download() as download_info:
+            await page.get_by_role("link", name="下载拒收行（CSV） 批次 B-1").click()
+        csv_text = Path(await (await download_info.value).path()).read_text("utf-8-sig")
+        assert "'=HYPERLINK" in csv_text
+        await page.get_by_role("link", name="数据质量").click()
+        await page.get_by_text("按月逾期推送占比").first.wait_for()
+        await check_page(page, "dept-quality")
     report = await issued(console_settings, redis, ent.uscc)
     printed = report.snapshot["sections"][0]["domains"][0]["records"][0]
     assert printed["decision_no"] == "渝市监罚〔2024〕21号"

@@ -9,11 +9,13 @@ from aiohttp import web
 from config import clock
 from handlers.json_api import path_id
 from handlers.keys import REDIS, SETTINGS
+from handlers.ops_stats import bar_rows
 from handlers.staff.session import render_staff, staff_page
 from models.enums import ObjectionKind, ObjectionStatus
 from models.staff import DEPARTMENT_ROLES
 from services.accounts.staff import StaffIdentity
 from services.errors import ServiceError
+from services.ingest import history
 from services.objections import console, lifecycle
 
 RECORD_FIELDS = ("decision_no", "authority", "decision_date", "summary")
@@ -81,8 +83,38 @@ async def attachment(request: web.Request, who: StaffIdentity) -> web.StreamResp
     return web.Response(body=data, content_type=content_type, headers=ATTACHMENT_HEADERS)
 
 
+@staff_page(*DEPARTMENT_ROLES)
+async def pushes(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    department = await console.department_of(who)
+    batches = await history.push_history(department.code)
+    return render_staff(request, "dept_pushes.html", batches=batches)
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def rejected_csv(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    department = await console.department_of(who)
+    batch_id = request.match_info["batch_id"]
+    body = await history.rejected_rows_csv(department.code, batch_id)
+    # Found, so the id is one the service made (letters, digits and dashes): safe in the header.
+    disposition = f'attachment; filename="rejected-{batch_id}.csv"'
+    return web.Response(body=body, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def quality(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    department = await console.department_of(who)
+    figures = await history.quality_dashboard(department.code, clock.today())
+    months = figures["late"]["by_month"][-12:]
+    chart = bar_rows([(m["month"], round(m["share"] * 100, 1)) for m in months], label_width=90)
+    return render_staff(request, "dept_quality.html", q=figures, chart=chart)
+
+
 def setup(app: web.Application) -> None:
     r = app.router
+    r.add_get("/dept/pushes", pushes)
+    r.add_get("/dept/pushes/{batch_id}/rejected.csv", rejected_csv)
+    r.add_get("/dept/quality", quality)
     r.add_get("/dept/", inbox)
     r.add_get("/dept/objections/{id}", ticket)
     r.add_post("/dept/objections/{id}/{action}", act)

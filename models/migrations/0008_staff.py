@@ -1,7 +1,9 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.staff import StaffRole
+from orjson import loads
 from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
@@ -39,5 +41,10 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'objection_claim', 'app': 'models', 'pk_attr': 'id', 'table_description': "认领: the person of the ticket's department who works on it. A hand-over ends it."},
             bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='IngestBatch',
+            name='rejected_rows',
+            field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
         ),
     ]

