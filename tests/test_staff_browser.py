@@ -144,6 +144,12 @@ async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
             await page.get_by_role("link", name="下载拒收行（CSV） 批次 B-1").click()
         csv_text = Path(await (await download_info.value).path()).read_text("utf-8-sig")
         assert "'=HYPERLINK" in csv_text
+        await page.get_by_role("link", name="记录查询").click()
+        await page.get_by_label("统一社会信用代码").fill(ent.uscc)
+        await page.get_by_role("button", name="查询").click()
+        await page.get_by_role("link", name="渝市监罚〔2024〕21号").click()
+        await page.get_by_text("哈希链").wait_for()
+        await check_page(page, "dept-record")
         await page.get_by_role("link", name="数据质量").click()
         await page.get_by_text("按月逾期推送占比").first.wait_for()
         await check_page(page, "dept-quality")

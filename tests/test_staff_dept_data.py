@@ -1,5 +1,6 @@
-"""The department console's data pages: push history, rejected rows as a CSV neutralised against
-formula injection (LibreOffice- and Excel-style payloads), and the data-quality dashboard."""
+"""The department console's data pages: record search with version history and chain status,
+push history, rejected rows as a CSV neutralised against formula injection (LibreOffice- and
+Excel-style payloads), and the data-quality dashboard."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from aiohttp.test_utils import TestClient
 from infra.formula import neutralise, starts_like_formula
 from models.catalogue import Department
 from models.ingest_batch import IngestBatch
+from models.record import Record
+from models.record_version import RecordVersion
 from tests.staff_support import make_staff, sign_in
 from tests.test_ingest_support import (
     dept_key,
@@ -120,3 +123,50 @@ async def test_the_quality_dashboard_shows_lateness_reasons_and_lagging_domains(
     # 市场监管 (27) was just pushed; 药品监管 (33) also needs 市药监局, which never pushed.
     lagging = html.split("滞后的领域")[1]
     assert "33. 药品监管" in lagging and "27. 市场监管" not in lagging
+
+
+async def test_records_are_found_by_uscc_decision_number_or_date_with_their_versions(
+    cli: TestClient,
+):
+    (uscc,) = await make_enterprises(1)
+    key = await dept_key()
+    assert (await push_records(cli, key, ndjson([record_row(uscc, "R-1")])))[0] == 200
+    changed = record_row(uscc, "R-1", summary="处以警告（已更正罚款金额）。")
+    assert (await push_records(cli, key, ndjson([changed])))[0] == 200
+    await clerk_of(cli)
+    for query in (f"uscc={uscc}", "decision_no=2024〕12", "date=2024-03-15"):
+        html = await (await cli.get(f"/dept/records?{query}")).text()
+        assert "渝市监罚〔2024〕12号" in html and "第 2 版" in html, query
+    html = await (await cli.get("/dept/records?date=2024-03-16")).text()
+    assert "没有符合条件的记录" in html
+    record = await Record.get(source_ref="R-1")
+    page = await (await cli.get(f"/dept/records/{record.id}")).text()
+    assert "完整：2 个版本" in page and "已更正罚款金额" in page and "第 1 版" in page
+
+
+async def test_a_tampered_version_shows_as_a_broken_chain(cli: TestClient):
+    (uscc,) = await make_enterprises(1)
+    assert (await push_records(cli, await dept_key(), ndjson([record_row(uscc, "R-1")])))[0] == 200
+    record = await Record.get(source_ref="R-1")
+    await RecordVersion.filter(record_id=record.id).update(content='["tampered"]')
+    await clerk_of(cli)
+    page = await (await cli.get(f"/dept/records/{record.id}")).text()
+    assert "第 1 版内容与其哈希不符" in page and "完整" not in page
+
+
+async def test_record_search_refuses_bad_criteria_and_other_departments_records(cli: TestClient):
+    (uscc,) = await make_enterprises(1)
+    tax_key = await dept_key("tax")
+    row = record_row(uscc, "T-1", domain=37, kind="arrears_tax", procedure=None,
+                     decision_no="渝税罚〔2024〕1号", authority="市税务局")  # fmt: skip
+    status, answer = await push_records(cli, tax_key, ndjson([row]))
+    assert status == 200 and answer["counts"]["created"] == 1, answer
+    await clerk_of(cli, "samr")
+    r = await cli.get("/dept/records?uscc=91500000000000000X")
+    assert r.status == 400 and "统一社会信用代码无效" in await r.text()
+    r = await cli.get("/dept/records?date=2024-13-01")
+    assert r.status == 400 and "YYYY-MM-DD" in await r.text()
+    assert "渝税罚" not in await (await cli.get(f"/dept/records?uscc={uscc}")).text()
+    record = await Record.get(source_ref="T-1")
+    r = await cli.get(f"/dept/records/{record.id}")
+    assert r.status == 404 and "未找到该记录" in await r.text()

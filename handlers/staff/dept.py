@@ -15,7 +15,7 @@ from models.enums import ObjectionKind, ObjectionStatus
 from models.staff import DEPARTMENT_ROLES
 from services.accounts.staff import StaffIdentity
 from services.errors import ServiceError
-from services.ingest import history
+from services.ingest import history, record_search
 from services.objections import console, lifecycle
 
 RECORD_FIELDS = ("decision_no", "authority", "decision_date", "summary")
@@ -110,8 +110,31 @@ async def quality(request: web.Request, who: StaffIdentity) -> web.StreamRespons
     return render_staff(request, "dept_quality.html", q=figures, chart=chart)
 
 
+@staff_page(*DEPARTMENT_ROLES)
+async def records(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    department = await console.department_of(who)
+    asked = {k: request.query.get(k, "").strip()[:64] for k in ("uscc", "decision_no", "date")}
+    try:
+        found = await record_search.search_records(department.id, uscc=asked["uscc"],
+                                                   decision_no=asked["decision_no"],
+                                                   decided_on=asked["date"])  # fmt: skip
+    except ServiceError as exc:
+        return render_staff(request, "dept_records.html", status=exc.status, asked=asked,
+                            found=[], error=exc.message)  # fmt: skip
+    return render_staff(request, "dept_records.html", asked=asked, found=found)
+
+
+@staff_page(*DEPARTMENT_ROLES)
+async def record_page(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    department = await console.department_of(who)
+    item = await record_search.record_history(department.id, path_id(request))
+    return render_staff(request, "dept_record.html", r=item)
+
+
 def setup(app: web.Application) -> None:
     r = app.router
+    r.add_get("/dept/records", records)
+    r.add_get("/dept/records/{id}", record_page)
     r.add_get("/dept/pushes", pushes)
     r.add_get("/dept/pushes/{batch_id}/rejected.csv", rejected_csv)
     r.add_get("/dept/quality", quality)
