@@ -158,6 +158,19 @@ async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
     assert printed["decision_no"] == "渝市监罚〔2024〕21号"
 
 
+async def test_a_department_admin_makes_an_api_key_in_the_browser(site: str):
+    admin = await make_staff("admin.samr", "dept_admin", department_code="samr", name="王管理")
+    async with chromium() as browser:
+        page = await (await phone_context(browser)).new_page()
+        await page.goto(f"{site}/dept/keys")
+        await _sign_in(page, "admin.samr", code_for(admin))
+        await page.wait_for_url(f"{site}/dept/keys")
+        await page.get_by_label("用途").fill("夜间批量推送")
+        await page.get_by_role("button", name="创建").click()
+        await page.get_by_text("只显示这一次").wait_for()
+        await check_page(page, "dept-keys")
+
+
 async def test_a_department_clerk_sees_their_workbench_and_is_refused_the_ops_view(site: str):
     department = await Department.get(code="samr")
     async with chromium() as browser:

@@ -1,6 +1,6 @@
 """The department console's data pages: record search with version history and chain status,
 push history, rejected rows as a CSV neutralised against formula injection (LibreOffice- and
-Excel-style payloads), and the data-quality dashboard."""
+Excel-style payloads), the data-quality dashboard, and the admins' API keys."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from infra.formula import neutralise, starts_like_formula
+from models.audit import AuditEntry
 from models.catalogue import Department
+from models.department_key import DepartmentKey
 from models.ingest_batch import IngestBatch
 from models.record import Record
 from models.record_version import RecordVersion
+from services.accounts.department_keys import create_department_key
 from tests.staff_support import make_staff, sign_in
 from tests.test_ingest_support import (
+    auth,
     dept_key,
     make_enterprises,
     ndjson,
@@ -170,3 +174,39 @@ async def test_record_search_refuses_bad_criteria_and_other_departments_records(
     record = await Record.get(source_ref="T-1")
     r = await cli.get(f"/dept/records/{record.id}")
     assert r.status == 404 and "未找到该记录" in await r.text()
+
+
+async def test_a_department_admin_creates_and_revokes_its_keys(cli: TestClient):
+    admin = await make_staff("admin.samr", "dept_admin", department_code="samr", name="王管理")
+    csrf = (await sign_in(cli, admin))["X-CSRF-Token"]
+    r = await cli.post("/dept/keys", data={"csrf_token": csrf, "label": "夜间批量推送"})
+    assert r.status == 200 and "只显示这一次" in (html := await r.text())
+    key = html.split('<p class="code">')[1].split("<")[0]
+    assert key.startswith("yc_samr_")
+    listed = await (await cli.get("/dept/keys")).text()
+    assert key not in listed and "夜间批量推送" in listed  # shown once only
+    assert (await cli.get("/api/dept/objections", headers=auth(key))).status == 200
+    row = await DepartmentKey.get(label="夜间批量推送")
+    r = await cli.post(f"/dept/keys/{row.id}/revoke", data={"csrf_token": csrf},
+                       allow_redirects=False)  # fmt: skip
+    assert r.status == 303
+    assert (await cli.get("/api/dept/objections", headers=auth(key))).status == 403
+    actions = await AuditEntry.filter(actor="staff:admin.samr").values_list("action", flat=True)
+    assert {"staff.dept_key.created", "staff.dept_key.revoked"} <= set(actions)
+
+
+async def test_only_a_departments_admin_manages_its_keys(cli: TestClient):
+    tax_key = await create_department_key("tax", "税务推送")
+    admin = await make_staff("admin.samr", "dept_admin", department_code="samr", name="王管理")
+    csrf = (await sign_in(cli, admin))["X-CSRF-Token"]
+    assert "税务推送" not in await (await cli.get("/dept/keys")).text()
+    r = await cli.post(f"/dept/keys/{tax_key.id}/revoke", data={"csrf_token": csrf})
+    assert r.status == 404
+    assert (await DepartmentKey.get(id=tax_key.id)).revoked_at is None
+    r = await cli.post("/dept/keys", data={"csrf_token": csrf, "label": ""})
+    assert r.status == 400 and "请填写密钥用途" in await r.text()
+    clerk = await make_staff("handler.samr", "dept_handler", department_code="samr")
+    cli.session.cookie_jar.clear()
+    await sign_in(cli, clerk)
+    r = await cli.get("/dept/keys")
+    assert r.status == 403 and "无权" in await r.text()

@@ -12,7 +12,8 @@ from handlers.keys import REDIS, SETTINGS
 from handlers.ops_stats import bar_rows
 from handlers.staff.session import render_staff, staff_page
 from models.enums import ObjectionKind, ObjectionStatus
-from models.staff import DEPARTMENT_ROLES
+from models.staff import DEPARTMENT_ROLES, StaffRole
+from services.accounts import department_key_admin
 from services.accounts.staff import StaffIdentity
 from services.errors import ServiceError
 from services.ingest import history, record_search
@@ -131,8 +132,39 @@ async def record_page(request: web.Request, who: StaffIdentity) -> web.StreamRes
     return render_staff(request, "dept_record.html", r=item)
 
 
+@staff_page(StaffRole.DEPT_ADMIN)
+async def keys(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    return render_staff(
+        request, "dept_keys.html", keys=await department_key_admin.department_keys(who)
+    )
+
+
+@staff_page(StaffRole.DEPT_ADMIN)
+async def create_key(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    label = str((await request.post()).get("label", ""))
+    try:
+        new = await department_key_admin.issue_key(who, label)
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        listed = await department_key_admin.department_keys(who)
+        return render_staff(request, "dept_keys.html", status=400, keys=listed, error=exc.message)
+    # Shown in this answer only (never stored, never in a redirect's URL), as `dept create-key`.
+    listed = await department_key_admin.department_keys(who)
+    return render_staff(request, "dept_keys.html", keys=listed, new=new)
+
+
+@staff_page(StaffRole.DEPT_ADMIN)
+async def revoke_key(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    await department_key_admin.revoke_key(who, path_id(request))
+    raise web.HTTPSeeOther("/dept/keys")
+
+
 def setup(app: web.Application) -> None:
     r = app.router
+    r.add_get("/dept/keys", keys)
+    r.add_post("/dept/keys", create_key)
+    r.add_post("/dept/keys/{id}/revoke", revoke_key)
     r.add_get("/dept/records", records)
     r.add_get("/dept/records/{id}", record_page)
     r.add_get("/dept/pushes", pushes)
