@@ -7,6 +7,8 @@ from tortoise.models import Model
 
 from models.catalogue import Department
 from models.objection import Objection
+from models.report import Report
+from models.user import Operator
 
 
 class StaffRole(StrEnum):
@@ -49,6 +51,11 @@ class StaffAccount(Model):
     )
     department_id: int | None
     hall = fields.CharField(max_length=64, null=True)  # e.g. 渝中区政务服务中心
+    # A window operator's window: the operator its reports are requested as (channel hall).
+    operator: fields.ForeignKeyNullableRelation[Operator] = fields.ForeignKeyField(
+        "models.Operator", related_name="staff", null=True, on_delete=fields.RESTRICT
+    )
+    operator_id: int | None
     password_hash = fields.CharField(max_length=255)
     totp_secret_encrypted = fields.TextField()
     totp_last_step = fields.BigIntField(default=0)
@@ -74,3 +81,21 @@ class ObjectionClaim(Model):
 
     class Meta:
         table = "objection_claim"
+
+
+class ReportHandover(Model):
+    """交付: who collected a report printed at a window, their ID number only as a keyed hash."""
+
+    id = fields.IntField(primary_key=True)
+    report: fields.ForeignKeyRelation[Report] = fields.ForeignKeyField(
+        "models.Report", related_name="handovers", on_delete=fields.CASCADE
+    )
+    staff: fields.ForeignKeyRelation[StaffAccount] = fields.ForeignKeyField(
+        "models.StaffAccount", related_name="handovers", on_delete=fields.RESTRICT
+    )
+    collector_name = fields.CharField(max_length=32)
+    collector_id_hash = fields.CharField(max_length=64)  # HMAC under ID_HASH_KEY
+    handed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "report_handover"

@@ -6,10 +6,13 @@ every page screenshotted and checked with axe-core."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import pytest
+from pypdf import PdfReader
 from redis.asyncio import Redis
 
 from config import clock
@@ -18,9 +21,11 @@ from handlers.app import create_app
 from models.catalogue import Department
 from models.ingest_batch import IngestBatch
 from models.objection import Objection
+from models.report import Report
 from services.objections import lifecycle
 from tests.browser_support import check_page, chromium, free_port, phone_context
 from tests.staff_support import PASSWORD, code_for, make_staff, next_code
+from tests.test_mp_support import ENTERPRISES, invite, make_enterprises, redeem, representative
 from tests.test_objection_report import issued
 from tests.test_objection_support import PNG, bound_user, enterprise, record
 
@@ -156,6 +161,64 @@ async def test_a_clerk_handles_an_objection_from_inbox_to_corrected_record(
     report = await issued(console_settings, redis, ent.uscc)
     printed = report.snapshot["sections"][0]["domains"][0]["records"][0]
     assert printed["decision_no"] == "渝市监罚〔2024〕21号"
+
+
+@pytest.fixture
+async def hall_site(
+    aiohttp_server, settings_on_fake: Settings, tmp_path: Path, db, redis: Redis
+) -> str:  # type: ignore[no-untyped-def]
+    """The application with its queue workers (reports really render) and the WeChat fake."""
+    port = free_port()
+    settings = replace(settings_on_fake, public_base_url=f"http://127.0.0.1:{port}",
+                       objection_files_dir=tmp_path / "objections")  # fmt: skip
+    await aiohttp_server(create_app(settings, with_workers=2), port=port)
+    return f"http://127.0.0.1:{port}"
+
+
+async def test_a_window_issues_and_prints_a_report_for_an_agent(hall_site: str, fake_wechat):
+    await make_enterprises()
+    async with aiohttp.ClientSession(hall_site) as api:  # the enterprise authorises its agent
+        rep = await representative(api, fake_wechat)  # type: ignore[arg-type]
+        made = await invite(api, rep, "A")  # type: ignore[arg-type]
+        agent = await representative(api, fake_wechat, "B", "o_agent")  # type: ignore[arg-type]
+        await redeem(api, agent, made["code"])  # type: ignore[arg-type]
+    operator = await make_staff("win.one", "window_operator", hall="渝中区政务服务中心",
+                                name="陈窗口")  # fmt: skip
+    uscc, name = ENTERPRISES["A"][0], ENTERPRISES["A"][1]
+    async with chromium() as browser:
+        page = await (await phone_context(browser)).new_page()
+        await page.goto(f"{hall_site}/hall/")
+        await _sign_in(page, "win.one", code_for(operator))
+        await page.wait_for_url(f"{hall_site}/hall/")
+        await page.get_by_label("统一社会信用代码或企业名称").fill("甲科技股份")
+        await page.get_by_role("button", name="查询").click()
+        await check_page(page, "hall-search")
+        await page.get_by_role("link", name=f"办理 {name}的报告").click()
+        assert await page.get_by_label("统一社会信用代码").input_value() == uscc
+        await page.get_by_label("经办人办理（须持有报告范围的授权）").check()
+        await page.get_by_label("经办人姓名").fill("赵六")
+        await page.get_by_label("经办人手机号码").fill("13812345678")
+        await page.get_by_label("报告用途").select_option(label="债券发行")
+        await check_page(page, "hall-issue")
+        await page.get_by_role("button", name="核验授权并出具").click()
+        preview = page.get_by_role("link", name="预览并打印（PDF，A4）")
+        await preview.wait_for(timeout=90_000)  # the page refreshes itself while rendering
+        await check_page(page, "hall-report")
+        pdf = await (await page.request.get(await preview.get_attribute("href"))).body()
+        reader = PdfReader(io.BytesIO(pdf))
+        box = reader.pages[0].mediabox
+        assert pdf.startswith(b"%PDF") and (round(box.width), round(box.height)) == (595, 842)
+        report = await Report.get()
+        assert report.number in "".join(p.extract_text() for p in reader.pages).replace(" ", "")
+        await page.get_by_label("领取人姓名").fill("孙领取")
+        await page.get_by_label("领取人身份证号码").fill("500103199001011236")
+        await page.get_by_role("button", name="登记交付").click()
+        await page.get_by_text("已登记交付。").wait_for()
+        await check_page(page, "hall-handed-over")
+        await page.goto(f"{hall_site}/hall/")
+        await page.get_by_role("link", name=report.number).wait_for()
+        await check_page(page, "hall-today")
+    assert str(report.channel) == "hall" and report.operator == "渝中区政务服务中心-win_one"
 
 
 async def test_a_department_admin_makes_an_api_key_in_the_browser(site: str):

@@ -1,5 +1,6 @@
 """The staff consoles: the sign-in (/staff/login, password and TOTP), /staff/logout, /staff/
-linking each person to their console, and the department console (/dept/, handlers.staff.dept).
+linking each person to their console, the department console (/dept/, handlers.staff.dept) and
+the service-hall window (/hall/, handlers.staff.hall).
 Every console (also /ops) checks the session through handlers.staff.session.
 
 The sign-in form carries a token that must match a cookie set with the form (a double-submit
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import client_ip
-from handlers.staff import dept
+from handlers.staff import dept, hall
 from handlers.staff.session import (
     LOGIN,
     render_staff,
@@ -37,8 +38,8 @@ HOMES = {
     StaffRole.DEPT_VIEWER: "/dept/",
     StaffRole.DEPT_HANDLER: "/dept/",
     StaffRole.DEPT_ADMIN: "/dept/",
-    StaffRole.WINDOW_OPERATOR: "/staff/",
-    StaffRole.HALL_ADMIN: "/staff/",
+    StaffRole.WINDOW_OPERATOR: "/hall/",
+    StaffRole.HALL_ADMIN: "/hall/",
 }
 NEXT_PREFIXES = ("/ops", "/dept/", "/hall/", "/staff/")
 
@@ -113,3 +114,4 @@ def setup(app: web.Application) -> None:
     r.add_get("/staff/", home)
     r.add_static("/staff/static", STATIC)
     dept.setup(app)
+    hall.setup(app)

@@ -23,7 +23,9 @@ from redis.asyncio import Redis
 from config import clock
 from models.catalogue import Department
 from models.staff import DEPARTMENT_ROLES, HALL_ROLES, ROLE_LABELS, StaffAccount, StaffRole
+from models.user import Operator
 from services.accounts.attempts import Attempt, Limit
+from services.accounts.operators import create_operator
 from services.accounts.staff_passwords import (
     DUMMY_HASH,
     hash_password,
@@ -160,7 +162,13 @@ async def create_staff(
     if await StaffAccount.exists(username=username):
         raise Conflict("该用户名已存在", code="staff_username_taken")
     secret = pyotp.random_base32()
+    window = (
+        await _window(username, name.strip(), hall)
+        if staff_role == StaffRole.WINDOW_OPERATOR
+        else None
+    )
     account = await StaffAccount.create(
+        operator=window,
         username=username,
         name=name.strip(),
         role=staff_role,
@@ -173,6 +181,16 @@ async def create_staff(
                        {"username": username, "role": staff_role.value})  # fmt: skip
     uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
     return NewStaff(await _identity(account), secret, uri)
+
+
+async def _window(username: str, name: str, hall: str | None) -> Operator:
+    """The window operator's own operator row (channel hall), which its reports name; its key is
+    thrown away, so the window is reachable only through the person's sign-in."""
+    new = await create_operator(f"{(hall or '').strip()[:30]}-{username.replace('.', '_')}", "hall")
+    window = await Operator.get(id=new.id)
+    window.display = f"{(hall or '').strip()}（{name}）"[:64]
+    await window.save(update_fields=["display"])
+    return window
 
 
 def matching_step(secret: str, code: str, at: datetime) -> int | None:
