@@ -22,6 +22,7 @@ from models.catalogue import Department
 from models.ingest_batch import IngestBatch
 from models.objection import Objection
 from models.report import Report
+from services.accounts.staff import NewStaff
 from services.objections import lifecycle
 from tests.browser_support import check_page, chromium, free_port, phone_context
 from tests.staff_support import PASSWORD, code_for, make_staff, next_code
@@ -51,14 +52,19 @@ async def _sign_in(page, username: str, code: str, password: str = PASSWORD) -> 
     await page.get_by_role("button", name="登录").click()
 
 
-async def _clerk_signed_in(browser, site: str):  # type: ignore[no-untyped-def]
-    """A page of 市市场监管局's clerk 张伟, signed in (asked for on the way to the inbox)."""
-    clerk = await make_staff("zhang.wei", "dept_handler", department_code="samr", name="张伟")
+async def _signed_in(browser, site: str, person: NewStaff, path: str):  # type: ignore[no-untyped-def]
+    """A page of `person`, signed in on the way to `path` (which sends them to the form)."""
     page = await (await phone_context(browser)).new_page()
-    await page.goto(f"{site}/dept/")
-    await _sign_in(page, "zhang.wei", code_for(clerk))
-    await page.wait_for_url(f"{site}/dept/")
+    await page.goto(f"{site}{path}")
+    await _sign_in(page, person.identity.username, code_for(person))
+    await page.wait_for_url(f"{site}{path}")
     return page
+
+
+async def _clerk_signed_in(browser, site: str):  # type: ignore[no-untyped-def]
+    """A page of 市市场监管局's clerk 张伟, signed in, at the inbox."""
+    clerk = await make_staff("zhang.wei", "dept_handler", department_code="samr", name="张伟")
+    return await _signed_in(browser, site, clerk, "/dept/")
 
 
 async def test_an_ops_person_signs_in_with_totp_and_reaches_the_ops_view(site: str, redis: Redis):
@@ -186,10 +192,7 @@ async def test_a_window_issues_and_prints_a_report_for_an_agent(hall_site: str, 
                                 name="陈窗口")  # fmt: skip
     uscc, name = ENTERPRISES["A"][0], ENTERPRISES["A"][1]
     async with chromium() as browser:
-        page = await (await phone_context(browser)).new_page()
-        await page.goto(f"{hall_site}/hall/")
-        await _sign_in(page, "win.one", code_for(operator))
-        await page.wait_for_url(f"{hall_site}/hall/")
+        page = await _signed_in(browser, hall_site, operator, "/hall/")
         await page.get_by_label("统一社会信用代码或企业名称").fill("甲科技股份")
         await page.get_by_role("button", name="查询").click()
         await check_page(page, "hall-search")
@@ -224,10 +227,7 @@ async def test_a_window_issues_and_prints_a_report_for_an_agent(hall_site: str, 
 async def test_a_department_admin_makes_an_api_key_in_the_browser(site: str):
     admin = await make_staff("admin.samr", "dept_admin", department_code="samr", name="王管理")
     async with chromium() as browser:
-        page = await (await phone_context(browser)).new_page()
-        await page.goto(f"{site}/dept/keys")
-        await _sign_in(page, "admin.samr", code_for(admin))
-        await page.wait_for_url(f"{site}/dept/keys")
+        page = await _signed_in(browser, site, admin, "/dept/keys")
         await page.get_by_label("用途").fill("夜间批量推送")
         await page.get_by_role("button", name="创建").click()
         await page.get_by_text("只显示这一次").wait_for()
