@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose,
 from models.objection import Objection
 from models.report import Report
 from services.stats.rollout import rollout_stats
+from services.stats.rollout_breakdown import breakdown
 from tests.staff_support import ops_headers
 from tests.test_objection_support import enterprise
 
@@ -49,7 +52,7 @@ async def seed() -> None:
     await a_report(ent, 1, datetime(2026, 3, 8, 23, 30, tzinfo=UTC), [1, 27], Channel.MINIPROGRAM,
                    ReportPurpose.LISTING)  # fmt: skip
     await a_report(ent, 2, datetime(2026, 3, 9, 2, 0, tzinfo=UTC), [27], Channel.HALL,
-                   ReportPurpose.BOND)  # fmt: skip
+                   ReportPurpose.BOND, operator="渝中区政务服务中心-3号窗口")  # fmt: skip
     await a_report(ent, 3, datetime(2026, 3, 10, 2, 0, tzinfo=UTC), list(range(1, 41)),
                    Channel.MINIPROGRAM, ReportPurpose.LISTING)  # fmt: skip
     await a_report(ent, 4, None, [5], Channel.BOT, ReportPurpose.MERGER)  # not issued: not counted
@@ -125,7 +128,36 @@ async def test_the_page_draws_its_charts_as_inline_svg(cli, ops: dict[str, str])
     html = await resp.text()
     assert resp.status == 200 and "推行情况统计" in html
     # Drawn on the server; nothing fetched from elsewhere (no CDN is reachable).
-    assert html.count("<svg") == 7 and "<script" not in html and "://" not in html
+    assert html.count("<svg") == 9 and "<script" not in html and "://" not in html
+    assert "渝中区政务服务中心-3号窗口" in html and "替代证明：按企业" in html
     assert "渝快办小程序" in html and "重庆市税务局" in html  # a channel bar, an overdue bar
     ops_page = await (await cli.get("/ops", headers=ops)).text()
     assert 'href="/ops/stats"' in ops_page
+
+
+async def test_reports_are_counted_by_district_window_and_enterprise(db):
+    await seed()
+    more = await breakdown()
+    assert more["by_district"] == [{"code": "500103", "name": "渝中区", "count": 3}]
+    window = {"channel": "政务服务大厅窗口", "window": "渝中区政务服务中心-3号窗口", "count": 1}
+    assert more["by_window"] == [window]
+    [only] = more["certificates_by_enterprise"]
+    assert more["enterprises"] == 1 and only["count"] == 43
+
+
+async def test_each_table_exports_as_csv_with_formulas_neutralised(cli, ops: dict[str, str]):
+    await seed()
+    sly = await enterprise(2)
+    sly.name = '=HYPERLINK("http://evil.example","点此")'
+    await sly.save()
+    await a_report(sly, 9, datetime(2026, 3, 10, 3, 0, tzinfo=UTC), [27], Channel.WEB,
+                   ReportPurpose.LISTING)  # fmt: skip
+    r = await cli.get("/ops/stats.csv?table=enterprise")
+    assert r.status == 200 and r.content_type == "text/csv"
+    rows = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig"))))
+    assert rows[0] == ["统一社会信用代码", "企业名称", "替代证明数"]
+    assert ["'" + sly.name] == [row[1] for row in rows if "HYPERLINK" in row[1]]
+    for table in ("district", "channel", "window", "purpose", "domain"):
+        assert (await cli.get(f"/ops/stats.csv?table={table}")).status == 200, table
+    r = await cli.get("/ops/stats.csv?table=nope")
+    assert r.status == 400 and (await r.json())["code"] == "unknown_table"
