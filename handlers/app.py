@@ -20,6 +20,7 @@ from handlers import (
     ops,
     ops_stats,
     staff,
+    terminal,
     verify,
     wechat,
 )
@@ -94,6 +95,7 @@ def create_app(
     health.setup(app)
     metrics.setup(app)
     staff.setup(app)  # people's sign-in for the consoles (/ops and the staff pages)
+    terminal.setup_routes(app)  # the self-service terminals' kiosk pages
     ops.setup(app)
     dept.setup(app)
     if with_dev_pki:

@@ -22,6 +22,7 @@ from models.catalogue import Department
 from models.ingest_batch import IngestBatch
 from models.objection import Objection
 from models.report import Report
+from services.accounts.operators import create_operator
 from services.accounts.staff import NewStaff
 from services.objections import lifecycle
 from tests.browser_support import check_page, chromium, free_port, phone_context
@@ -247,3 +248,34 @@ async def test_a_department_clerk_sees_their_workbench_and_is_refused_the_ops_vi
         await page.goto(f"{site}/staff/")
         await page.get_by_role("button", name="退出登录").click()
         await page.wait_for_url(f"{site}/staff/login")
+
+
+async def test_the_terminal_times_out_and_clears(site: str, redis: Redis):
+    await make_enterprises()
+    made = await create_operator("渝中区政务服务中心-自助1号", "terminal")
+    uscc, _, _, id_number = ENTERPRISES["A"]
+    async with chromium() as browser:
+        page = await (await phone_context(browser)).new_page()
+        await page.clock.install()
+        await page.goto(f"{site}/terminal/")
+        await page.get_by_label("终端密钥").fill(made.key)
+        await page.get_by_role("button", name="设置").click()
+        await page.wait_for_url(f"{site}/terminal/")
+        await page.get_by_label("统一社会信用代码").click()
+        for ch in uscc:  # typed on the on-screen keyboard
+            await page.get_by_role("button", name=ch, exact=True).click()
+        assert await page.get_by_label("统一社会信用代码").input_value() == uscc
+        await page.get_by_label("法定代表人身份证号码").fill(id_number)  # the card reader
+        await check_page(page, "terminal-start")
+        await page.get_by_role("button", name="打印报告").click()
+        await page.wait_for_url(f"{site}/terminal/report")
+        await page.get_by_text("报告生成中").wait_for()
+        await check_page(page, "terminal-report")
+        assert await redis.keys("terminal:visit:*")
+        await page.clock.fast_forward(61_000)  # a minute with nobody at the kiosk
+        await page.wait_for_url(f"{site}/terminal/")
+        assert await page.get_by_label("统一社会信用代码").input_value() == ""
+        assert not await redis.keys("terminal:visit:*")
+        assert "yc_visit" not in {c["name"] for c in await page.context.cookies()}
+        await page.goto(f"{site}/terminal/report")
+        await page.wait_for_url(f"{site}/terminal/")  # nothing of the visit is left to show

@@ -80,7 +80,9 @@ async def test_a_window_issues_a_report_with_the_legal_representatives_id_and_ha
     entry = await AuditEntry.get(action="staff.window.report_requested")
     assert entry.actor == "staff:win.one" and entry.detail["consent"] == "legal_representative"
     page = await (await cli.get(f"/hall/reports/{report.id}")).text()
-    assert 'http-equiv="refresh"' in page and "登记交付" not in page
+    assert f'data-poll="/hall/reports/{report.id}/status"' in page and "登记交付" not in page
+    status = await (await cli.get(f"/hall/reports/{report.id}/status")).json()
+    assert status == {"status": "pending"}
 
     await ready(settings, report.id)
     page = await (await cli.get(f"/hall/reports/{report.id}")).text()

@@ -79,13 +79,21 @@ async def issue(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
 async def _report_page(request: web.Request, who: StaffIdentity, status: int = 200,
                        **context: Any) -> web.Response:  # fmt: skip
     view = await hall_window.hall_report(request.app[SETTINGS], who, path_id(request))
-    return render_staff(request, "hall_report.html", status=status, r=view,
-                        refresh=view["status"] in ("pending", "rendering"), **context)  # fmt: skip
+    waiting = view["status"] in ("pending", "rendering")
+    poll = f"/hall/reports/{view['id']}/status" if waiting else ""
+    return render_staff(request, "hall_report.html", status=status, r=view, poll=poll,
+                        **context)  # fmt: skip
 
 
 @staff_page(*HALL_ROLES)
 async def report(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
     return await _report_page(request, who, done=request.query.get("done") == "1")
+
+
+@staff_page(*HALL_ROLES)
+async def report_status(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
+    view = await hall_window.hall_report(request.app[SETTINGS], who, path_id(request))
+    return web.json_response({"status": view["status"]})
 
 
 @staff_page(StaffRole.WINDOW_OPERATOR)
@@ -109,4 +117,5 @@ def setup(app: web.Application) -> None:
     r.add_get("/hall/issue", issue_form)
     r.add_post("/hall/issue", issue)
     r.add_get("/hall/reports/{id}", report)
+    r.add_get("/hall/reports/{id}/status", report_status)
     r.add_post("/hall/reports/{id}/handover", handover)
