@@ -12,8 +12,7 @@ import json
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from services.wechat.messages import InboundMessage, OutboundMessage
-from services.wechat.webhook import message_identity
+from services.wechat.messages import InboundMessage, OutboundMessage, message_identity
 
 SLEEPING_KEY = "bot:test:sleeping"  # set while a step pauses, so that a test can kill the worker
 
