@@ -27,7 +27,7 @@ from tests.test_reports import USCC, make_enterprise
 
 ROOT = Path(__file__).resolve().parent.parent
 MORNING = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # 07:30 on 7 December in Beijing
-PRODUCTION = ("bot", "config", "fakes", "handlers", "models", "queues", "render", "services")
+PRODUCTION = ("bot", "cli", "config", "fakes", "handlers", "models", "queues", "render", "services")
 # date.today() and a bare datetime.now() read the host's zone; utcnow() gives a naive datetime.
 HOST_CLOCK = re.compile(r"\bdate\.today\(\)|\bdatetime\.now\(\s*\)|\.utcnow\(|\btime\.localtime\(")
 

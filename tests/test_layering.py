@@ -13,17 +13,33 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (package, what it must not import, modules of the package exempt from the rule)
 RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("services", ("bot", "handlers", "run", "tests", "bench", "fakes", "tools"), ()),
-    ("infra", ("services", "bot", "handlers", "render", "queues", "run", "tests"), ()),
-    ("render", ("services", "infra", "bot", "handlers", "queues", "run", "tests"), ()),
-    ("queues", ("services", "infra", "bot", "handlers", "render", "models", "run", "tests"), ()),
-    ("models", ("services", "infra", "bot", "handlers", "render", "queues", "run", "tests"), ()),
-    ("config", ("services", "infra", "bot", "handlers", "render", "queues", "run", "tests"), ()),
-    ("fakes", ("services", "infra", "bot", "handlers", "render", "queues", "models", "run"), ()),
+    ("services", ("bot", "handlers", "run", "cli", "tests", "bench", "fakes", "tools"), ()),
+    ("infra", ("services", "bot", "handlers", "render", "queues", "run", "cli", "tests"), ()),
+    ("render", ("services", "infra", "bot", "handlers", "queues", "run", "cli", "tests"), ()),
+    (
+        "queues",
+        ("services", "infra", "bot", "handlers", "render", "models", "run", "cli", "tests"),
+        (),
+    ),
+    (
+        "models",
+        ("services", "infra", "bot", "handlers", "render", "queues", "run", "cli", "tests"),
+        (),
+    ),
+    (
+        "config",
+        ("services", "infra", "bot", "handlers", "render", "queues", "run", "cli", "tests"),
+        (),
+    ),
+    (
+        "fakes",
+        ("services", "infra", "bot", "handlers", "render", "queues", "models", "run", "cli"),
+        (),
+    ),
     # The bot holds conversation only: what it does goes through services, never the ORM.
-    ("bot", ("handlers", "run", "tests", "bench", "models", "tortoise"), ()),
+    ("bot", ("handlers", "run", "cli", "tests", "bench", "models", "tortoise"), ()),
     # The app's composition hands the conversation engine to the embedded workers.
-    ("handlers", ("bot", "run", "tests", "bench"), ("handlers.app",)),
+    ("handlers", ("bot", "run", "cli", "tests", "bench"), ("handlers.app",)),
 ]
 
 

@@ -169,7 +169,8 @@ def demo_id_number(seed: int, enterprise_index: int) -> str:
     return demo_legal_representative(seed, enterprise_index).id_number
 
 
-# The demo group's head (the README's walkthrough): enterprise 18, with subsidiaries and a branch.
+# The demo group's head (docs/miniprogram-api.md's walkthrough): enterprise 18, with
+# subsidiaries and a branch.
 DEMO_GROUP_HEAD_INDEX = 17
 
 

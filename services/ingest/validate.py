@@ -61,7 +61,7 @@ FIELD_LABELS = {
     "status_date": "状态变更日期（status_date）",
 }
 
-# Every row-level code with a short Chinese description, for quality reports and the README.
+# Every row-level code with a short Chinese description, for quality reports and the docs.
 REJECTION_CODES: dict[str, str] = {
     "missing_field": "缺少必填字段",
     "invalid_value": "字段类型不正确",
