@@ -104,7 +104,12 @@ class Chat:
 def turn(chat: Chat, text: str, user: User) -> Turn:
     """A turn for calling one step directly, (state, turn) -> (state, replies)."""
     return Turn(
-        chat.redis, chat.settings, user, chat.message(content=text), chat.clock, chat.download_media
+        chat.redis,
+        chat.settings,
+        user.id,
+        chat.message(content=text),
+        chat.clock,
+        chat.download_media,
     )
 
 

@@ -185,6 +185,8 @@ async def test_an_agent_binds_with_the_code_the_legal_representative_made(
     assert reply.startswith(f"绑定成功：您已作为经办人绑定“{NAME}”")
     binding = await Binding.get(user=await chat.user())
     assert binding.role == BindingRole.AGENT and binding.scopes == ["reports"]
+    audit = await AuditEntry.get(action="agent.redeemed")
+    assert (audit.object_id, audit.detail["channel"]) == (str(binding.id), "bot")
     assert not (await chat.state()).active
 
 

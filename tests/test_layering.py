@@ -36,7 +36,8 @@ RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
         ("services", "infra", "bot", "handlers", "render", "queues", "models", "run", "cli"),
         (),
     ),
-    ("bot", ("handlers", "run", "cli", "tests", "bench"), ()),
+    # The bot holds conversation only: what it does goes through services, never the ORM.
+    ("bot", ("handlers", "run", "cli", "tests", "bench", "models", "tortoise"), ()),
     # The app's composition hands the conversation engine to the embedded workers.
     ("handlers", ("bot", "run", "cli", "tests", "bench"), ("handlers.app",)),
 ]

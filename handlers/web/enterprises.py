@@ -70,7 +70,11 @@ async def redeem(request: web.Request) -> web.StreamResponse:
     form = await form_of(request)
     try:
         await redeem_from_body(
-            request.config_dict[REDIS], session_of(request).user_id, form, client_ip(request)
+            request.config_dict[REDIS],
+            session_of(request).user_id,
+            form,
+            client_ip(request),
+            Channel.WEB.value,
         )
     except ServiceError as exc:
         return await page(request, status=exc.status, redeem_error=exc)

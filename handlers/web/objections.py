@@ -8,13 +8,13 @@ from handlers.json_api import path_id
 from handlers.keys import REDIS
 from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
 from handlers.web.session import PREFIX, render, see_other, session_of, settings_of
-from models.enums import Channel, ObjectionKind
+from models.enums import Channel
 from services.accounts.bindings import bindings_overview
 from services.errors import ServiceError
 from services.ingest.push import today_in_china
 from services.objections import lifecycle
 from services.objections.attachments import MAX_IMAGE_BYTES, MAX_IMAGES
-from services.objections.views import objection_dict, record_dict
+from services.objections.views import KIND_CHOICES, objection_dict, record_dict
 from services.reports.requests import report_options
 from services.reports.span import check_domains
 
@@ -52,7 +52,6 @@ async def new(request: web.Request, status: int = 200, **context: object) -> web
     if enterprise_id is not None:
         rows = await lifecycle.records_open_to_objection(user_id, enterprise_id, domain)
         records = [record_dict(r) for r in rows]
-    kinds = [(k.value, k.label) for k in ObjectionKind]
     return render(
         request,
         "objection_new.html",
@@ -61,7 +60,7 @@ async def new(request: web.Request, status: int = 200, **context: object) -> web
         enterprise_id=enterprise_id,
         domain=domain,
         records=records,
-        kinds=kinds,
+        kinds=KIND_CHOICES,
         kind=query.get("kind", "correction"),
         report_id=query.get("report_id", ""),
         limits=LIMITS,

@@ -285,7 +285,12 @@ async def create_agent_invite(
 
 
 async def redeem_agent_invite(
-    redis: Redis, user_id: int, code: str, *, client_ip: str | None = None
+    redis: Redis,
+    user_id: int,
+    code: str,
+    *,
+    channel: str = Channel.MINIPROGRAM.value,
+    client_ip: str | None = None,
 ) -> Binding:
     """The agent redeems the code the legal representative passed on: the binding becomes theirs."""
     subject = f"user:{user_id}"
@@ -300,7 +305,7 @@ async def redeem_agent_invite(
         or binding.revoked_at is not None
         or (binding.expires_at is not None and binding.expires_at <= clock.utc_now())
     ):
-        await lockout.fail(attempt, {"action": "redeem"}, CODE_MISMATCH)
+        await lockout.fail(attempt, {"action": "redeem", "channel": channel}, CODE_MISMATCH)
     await attempt.succeeded()
     existing = await Binding.get_or_none(user_id=user_id, enterprise_id=binding.enterprise_id)
     if existing is not None:
@@ -317,8 +322,8 @@ async def redeem_agent_invite(
     if not taken:  # someone redeemed it a moment ago (a race, not a guess: not counted)
         raise BindingFailed(CODE_MISMATCH)
     await binding.refresh_from_db()
-    await append_audit(subject, "agent.redeemed", "binding", str(binding.id),
-                       {"enterprise_id": binding.enterprise_id})  # fmt: skip
+    detail = {"enterprise_id": binding.enterprise_id, "channel": channel}
+    await append_audit(subject, "agent.redeemed", "binding", str(binding.id), detail)
     return binding
 
 
@@ -393,6 +398,16 @@ async def bindings_overview(user_id: int, with_agents: bool = True) -> list[dict
     return out
 
 
+async def enterprise_to_bind(user_id: int, uscc: str) -> dict[str, Any] | None:
+    """The enterprise a user names by its USCC before binding (its name, to be confirmed), and
+    whether the user is bound to it already; None when no enterprise has that code."""
+    enterprise = await Enterprise.get_or_none(uscc=normalise_uscc(uscc))
+    if enterprise is None:
+        return None
+    bound = any(b.enterprise_id == enterprise.id for b in await live_bindings(user_id))
+    return {"uscc": enterprise.uscc, "name": enterprise.name, "bound": bound}
+
+
 # --- the mini-program's requests -------------------------------------------------------------
 
 
@@ -447,7 +462,13 @@ async def invite_from_body(redis: Redis, user_id: int, body: dict[str, Any]) -> 
 
 
 async def redeem_from_body(
-    redis: Redis, user_id: int, body: dict[str, Any], client_ip: str | None = None
+    redis: Redis,
+    user_id: int,
+    body: dict[str, Any],
+    client_ip: str | None = None,
+    channel: str = Channel.MINIPROGRAM.value,
 ) -> dict[str, Any]:
-    binding = await redeem_agent_invite(redis, user_id, _field(body, "code"), client_ip=client_ip)
+    binding = await redeem_agent_invite(
+        redis, user_id, _field(body, "code"), channel=channel, client_ip=client_ip
+    )
     return describe_binding(binding, await Enterprise.get(id=binding.enterprise_id))

@@ -193,14 +193,21 @@ async def submit_objection(
             raise
     else:
         raise Conflict("工单号分配冲突，请稍后重试", code="ticket_no_conflict")
-    await _after_event(redis, objection, event)
+    await _after_event(redis, objection, event, {"channel": via.value})
     return objection
 
 
-async def _after_event(redis: Redis, objection: Objection, event: ObjectionEvent) -> None:
+async def _after_event(
+    redis: Redis, objection: Objection, event: ObjectionEvent, detail: Mapping[str, Any] = {}
+) -> None:
     await objection.fetch_related("department")
-    await append_audit(event.actor, f"objection.{event.action}", "objection", objection.ticket_no,
-                       {"to_status": str(event.to_status), "event_id": event.id})  # fmt: skip
+    await append_audit(
+        event.actor,
+        f"objection.{event.action}",
+        "objection",
+        objection.ticket_no,
+        {"to_status": str(event.to_status), "event_id": event.id, **detail},
+    )
     await notify_event(redis, objection, event)
 
 

@@ -22,6 +22,9 @@ from models.record import Record
 from services.objections.due import is_overdue
 from services.objections.lifecycle import ACTION_LABELS
 
+# The kinds as (value, label), for pickers that print them.
+KIND_CHOICES = tuple((k.value, k.label) for k in ObjectionKind)
+
 
 def _time(moment: datetime | None) -> str | None:
     return moment.astimezone(CHINA).isoformat(timespec="seconds") if moment else None

@@ -1,4 +1,5 @@
-"""Reports asked for through the mini-program and at service-hall windows and terminals.
+"""Reports asked for through every channel: the mini-program, the web site, the Official
+Account's bot, service-hall windows and terminals.
 
 Who may ask: a user bound to the enterprise with the `reports` scope, or an operator once the
 enterprise's consent checked out. Related enterprises (关联企业) are covered only where the asker
@@ -8,6 +9,7 @@ is authorised for them too; the others are listed as excluded, with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from redis.asyncio import Redis
@@ -16,10 +18,11 @@ from tortoise import connections
 from config.catalogue import DEPARTMENTS_BY_CODE, DOMAINS, EARLIEST_DATE
 from config.settings import Settings
 from models.enterprise import Enterprise
-from models.enums import Channel, ReportPurpose, ReportStatus
+from models.enums import Channel, RelationKind, ReportPurpose, ReportStatus
 from models.report import Report
 from models.user import Binding, Operator
 from services.access import (
+    Actor,
     binding_allows,
     report_enterprise_ids,
     require_report_access,
@@ -29,7 +32,8 @@ from services.accounts.operators import window_consent
 from services.audit import append_audit
 from services.errors import Forbidden, InvalidRequest, NotFound
 from services.identity import normalise_uscc
-from services.reports.issuing import ReportRequest, parts_ready, request_report, verify_url
+from services.reports import issuing
+from services.reports.issuing import ReportRequest, parts_ready, verify_url
 from services.reports.snapshot import related_enterprises
 from services.reports.span import DEFAULT_YEARS
 from services.reports.verification import signed_download_url
@@ -38,6 +42,10 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 10_000
 NOT_AUTHORISED_RELATED = "您未获得该关联企业的报告授权，请由其法定代表人绑定或授权后再申请"
 WINDOW_RELATED = "窗口办理仅核验了申请企业本身的授权，关联企业需各自办理"
+# The policy's terms as (value, label), for channels that print them rather than read an enum.
+PURPOSE_CHOICES = tuple((p.value, p.label) for p in ReportPurpose)
+CHANNEL_LABELS = tuple((c.value, c.label) for c in Channel)
+RELATION_LABELS = tuple(k.label for k in RelationKind)
 
 
 @dataclass(frozen=True)
@@ -120,54 +128,63 @@ async def _enterprise_for(user_id: int, uscc: str) -> Enterprise:
     return enterprise
 
 
-async def _ask(
+async def request_report(
     redis: Redis,
+    actor: Actor,
     ask: ReportAsk,
-    enterprise: Enterprise,
-    *,
     channel: str,
-    actor: str,
-    user_id: int | None = None,
-    operator: Operator | None = None,
-) -> tuple[Report, list[dict[str, Any]]]:
-    related_ids, excluded = await _split_related(enterprise, user_id) if ask.related else ([], [])
-    report = await request_report(
+    *,
+    consent: Any = None,
+    client_ip: str | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """A report asked for through any channel, audited with that channel: by a user with the
+    reports scope for the enterprise, or by a window operator once the enterprise's consent
+    checks out. The pending report's id and number, and the related enterprises left out."""
+    if actor.operator is not None:
+        enterprise = await window_consent(redis, actor.operator, consent, ask.uscc, client_ip)
+    elif actor.user_id is not None:
+        enterprise = await _enterprise_for(actor.user_id, ask.uscc)
+    else:
+        raise Forbidden("您未获得该企业的相应授权", code="not_authorised")
+    related_ids, excluded = (
+        await _split_related(enterprise, actor.user_id) if ask.related else ([], [])
+    )
+    operator = actor.operator
+    report = await issuing.request_report(
         redis,
         ReportRequest(
-            uscc=enterprise.uscc, domains=ask.domains, start=ask.start, end=ask.end,
-            purpose=ask.purpose, channel=channel, related=related_ids, requester_id=user_id,
+            uscc=enterprise.uscc,
+            domains=ask.domains,
+            start=ask.start,
+            end=ask.end,
+            purpose=ask.purpose,
+            channel=channel,
+            related=related_ids,
+            requester_id=actor.user_id,
             operator=operator.name if operator else None,
             applicant=operator.display if operator else None,
         ),
-    )  # fmt: skip
-    await append_audit(actor, "report.requested", "report", report.number,
-                       {"channel": channel, "uscc": enterprise.uscc, "related": related_ids,
-                        "excluded": [e["uscc"] for e in excluded]})  # fmt: skip
-    return report, excluded
-
-
-async def request_for_user(
-    redis: Redis, user_id: int, body: dict[str, Any], channel: str = Channel.MINIPROGRAM.value
-) -> dict[str, Any]:
-    """A bound user's request: pending report id and number, and the excluded related ones."""
-    ask = ReportAsk.from_body(body)
-    enterprise = await _enterprise_for(user_id, ask.uscc)
-    report, excluded = await _ask(redis, ask, enterprise, channel=channel,
-                                  actor=f"user:{user_id}", user_id=user_id)  # fmt: skip
-    return {"id": report.id, "report_no": report.number, "status": report.status.value,
-            "excluded": excluded}  # fmt: skip
-
-
-async def request_at_window(
-    redis: Redis, operator: Operator, body: dict[str, Any], client_ip: str | None = None
-) -> dict[str, Any]:
-    """A window or terminal request: the enterprise's consent first, then the report."""
-    ask = ReportAsk.from_body(body)
-    enterprise = await window_consent(redis, operator, body.get("consent"), ask.uscc, client_ip)
-    report, excluded = await _ask(redis, ask, enterprise, channel=str(operator.channel),
-                                  actor=f"operator:{operator.name}", operator=operator)  # fmt: skip
-    return {"id": report.id, "report_no": report.number, "status": report.status.value,
-            "excluded": excluded}  # fmt: skip
+        today=today,
+    )
+    await append_audit(
+        actor.name,
+        "report.requested",
+        "report",
+        report.number,
+        {
+            "channel": channel,
+            "uscc": enterprise.uscc,
+            "related": related_ids,
+            "excluded": [e["uscc"] for e in excluded],
+        },
+    )
+    return {
+        "id": report.id,
+        "report_no": report.number,
+        "status": report.status.value,
+        "excluded": excluded,
+    }
 
 
 def describe_report(
@@ -349,5 +366,5 @@ def report_options() -> dict[str, Any]:
         ],
         "earliest_date": EARLIEST_DATE.isoformat(),
         "default_span_years": DEFAULT_YEARS,
-        "purposes": [{"value": p.value, "label": p.label} for p in ReportPurpose],
+        "purposes": [{"value": value, "label": label} for value, label in PURPOSE_CHOICES],
     }

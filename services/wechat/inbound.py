@@ -9,8 +9,8 @@ the job runs again, and a step whose mark is set is not run twice.
 
 One window remains, and the engine closes it: a worker killed after the engine saved its state
 but before this job's transaction runs the engine again on the same message. The engine keeps
-the identity of the last message it handled (`message_identity`) with its state, and answers a
-repeat with the replies it gave then, without advancing (see tests/wechat_engines.py).
+the identity of the last message it handled (`message_identity`) and its replies with its
+state, in one write, and answers a repeat with those replies without advancing (bot.state).
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-
 from config import clock
 from models.enums import NotificationStatus
 from models.user import Notification, User
 from queues.producer import enqueue
 from queues.registry import Handler, JobContext
+from services.accounts.users import oa_user
 from services.objections.events import NOTIFY_JOB, NOTIFY_STREAM
-from services.wechat.messages import BotEngine, InboundMessage
+from services.wechat.messages import BotEngine, InboundMessage, message_identity
 from services.wechat.outbound import (
     OUTBOUND_JOB,
     OUTBOUND_STREAM,
@@ -35,7 +34,6 @@ from services.wechat.outbound import (
     held_key,
     quota_key,
 )
-from services.wechat.webhook import message_identity
 
 STEP_MARK_TTL_S = 7 * 24 * 3600
 # Events by which a user opens the 48-hour window (WeChat: following, scanning a code, a menu
@@ -60,12 +58,7 @@ def opens_window(msg: InboundMessage) -> bool:
 async def record_message(msg: InboundMessage) -> User:
     """The user behind the openid (created on first contact), with when they last wrote."""
     wrote_at = datetime.fromtimestamp(msg.create_time, UTC)
-    user = await User.get_or_none(oa_openid=msg.openid)
-    if user is None:
-        try:
-            user = await User.create(oa_openid=msg.openid)
-        except IntegrityError:  # created meanwhile by a mini-program login or another job
-            user = await User.get(oa_openid=msg.openid)
+    user = await oa_user(msg.openid)
     if msg.kind == "event" and msg.event == "unsubscribe":
         user.oa_last_message_at = None  # nothing can reach them until they follow again
     elif opens_window(msg) and (

@@ -36,6 +36,13 @@ class InboundMessage:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+def message_identity(msg: InboundMessage) -> str:
+    """What WeChat's retries share: MsgId for messages, FromUserName+CreateTime for events."""
+    if msg.msg_id and msg.msg_id != "0":
+        return f"m:{msg.msg_id}"
+    return f"e:{msg.openid}:{msg.create_time}"
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     """One message to send to an Official Account user.

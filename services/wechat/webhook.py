@@ -40,7 +40,7 @@ from queues.config import DEFAULT_MAXLEN, KEY_STATE_TTL_S, StreamKeys
 from queues.envelope import first_fields
 from services.errors import Forbidden, InvalidRequest, ServiceError, Unavailable
 from services.masking import mask_identifier
-from services.wechat.messages import InboundKind, InboundMessage
+from services.wechat.messages import InboundKind, InboundMessage, message_identity
 
 log = logging.getLogger(__name__)
 
@@ -251,13 +251,6 @@ def parse_inbound(xml: str) -> InboundMessage:
         event_key=str(getattr(message, "key", "") or "") if kind == "event" else "",
         msg_id=str(message.id or "") if kind != "event" else "",
     )
-
-
-def message_identity(msg: InboundMessage) -> str:
-    """What WeChat's retries share: MsgId for messages, FromUserName+CreateTime for events."""
-    if msg.msg_id and msg.msg_id != "0":
-        return f"m:{msg.msg_id}"
-    return f"e:{msg.openid}:{msg.create_time}"
 
 
 def _script_call(msg: InboundMessage, replay_key: str | None) -> tuple[list[str], list[Any]]:
