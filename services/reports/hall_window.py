@@ -19,11 +19,12 @@ from models.enums import ReportStatus
 from models.report import Report
 from models.staff import HALL_ROLES, ReportHandover, StaffAccount, StaffRole
 from models.user import Operator
+from services.access import Actor
 from services.accounts.staff import StaffIdentity
 from services.audit import append_audit
 from services.errors import Forbidden, InvalidRequest, NotFound
 from services.identity import hash_id_number, is_valid_uscc
-from services.reports.requests import describe_report, request_at_window
+from services.reports.requests import ReportAsk, describe_report, request_report
 
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 MAX_FOUND = 20
@@ -61,13 +62,23 @@ async def find_enterprises(query: str) -> list[dict[str, str]]:
     return [{"uscc": e.uscc, "name": e.name, "legal_rep": e.legal_rep_name} for e in found]
 
 
+async def request_as_operator(
+    redis: Redis, operator: Operator, body: dict[str, Any], client_ip: str
+) -> dict[str, Any]:
+    """A window's or terminal's request, as /api/hall makes it: the enterprise's consent
+    (body["consent"]) checked, then the report asked for under the operator's channel."""
+    return await request_report(redis, Actor(operator=operator), ReportAsk.from_body(body),
+                                str(operator.channel), consent=body.get("consent"),
+                                client_ip=client_ip)  # fmt: skip
+
+
 async def issue_at_window(
     redis: Redis, who: StaffIdentity, body: dict[str, Any], client_ip: str
 ) -> dict[str, Any]:
     """The consent checked and the report asked for, as /api/hall does; audited with the
     person."""
     window = await window_of(who)
-    asked = await request_at_window(redis, window, body, client_ip)
+    asked = await request_as_operator(redis, window, body, client_ip)
     consent = body.get("consent") or {}
     by = "legal_representative" if consent.get("legal_rep_id_number") else "agent"
     await append_audit(who.actor, "staff.window.report_requested", "report", asked["report_no"],

@@ -5,7 +5,7 @@ terminal`). Its key is entered once on the kiosk (/terminal/setup); the kiosk th
 device id (Redis keeps its SHA-256 for 30 days). An enterprise's visit is a second, short-lived
 id: it names the report asked for, and it is gone after VISIT_IDLE_S without a request, so
 nothing of a visit outlives the visitor. Requests go through the window's rules
-(services.reports.requests.request_at_window), recorded with channel `terminal` and the
+(services.reports.hall_window.request_as_operator), recorded with channel `terminal` and the
 terminal's name.
 """
 
@@ -26,7 +26,8 @@ from models.user import Operator
 from services.accounts.operators import authenticate_operator
 from services.audit import append_audit
 from services.errors import Forbidden, InvalidRequest
-from services.reports.requests import report_for_operator, request_at_window
+from services.reports.hall_window import request_as_operator
+from services.reports.requests import report_for_operator
 from services.reports.span import years_span
 
 DEVICE_TTL_S = 30 * 24 * 60 * 60
@@ -89,7 +90,7 @@ def visit_body(form: dict[str, str]) -> dict[str, Any]:
 
 async def start_visit(redis: Redis, terminal: Kiosk, body: dict[str, Any], client_ip: str) -> str:
     """Ask for the report on the visitor's consent; a visit id naming it."""
-    asked = await request_at_window(redis, terminal.operator, body, client_ip)
+    asked = await request_as_operator(redis, terminal.operator, body, client_ip)
     token = secrets.token_urlsafe(32)
     await redis.set(_key("visit", token), json.dumps({"report_id": asked["id"]}), ex=VISIT_IDLE_S)
     return token
