@@ -124,7 +124,8 @@ async def ticket(who: StaffIdentity, objection_id: int, today: date) -> dict[str
 
 def handover_choices(objection: Objection, department: DepartmentIdentity) -> list[dict[str, str]]:
     """The other departments of the ticket's domain (共管领域), which it may be handed to."""
-    domain = DOMAINS_BY_NUMBER.get(objection.domain_id) if objection.domain_id else None
+    number: int | None = objection.domain_id  # type: ignore[attr-defined]
+    domain = DOMAINS_BY_NUMBER.get(number) if number else None
     codes = domain.department_codes if domain else ()
     return [{"code": c, "name": DEPARTMENTS_BY_CODE[c].name} for c in codes if c != department.code]
 
