@@ -8,7 +8,15 @@ from handlers.idempotency import idempotent
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_user
 from handlers.mp_common import ok, path_id
-from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
+from handlers.objection_forms import (
+    INT32_MAX,
+    NOTE_FIELDS,
+    SUBMIT_FIELDS,
+    ObjectionForm,
+    positive_id,
+    read_form,
+    submit_from_form,
+)
 from models.enums import Channel
 from services import objections
 from services.errors import InvalidRequest
@@ -20,11 +28,13 @@ from services.objection_views import objection_dict, record_dict
 
 async def submit(request: web.Request) -> web.Response:
     session = await mp_user(request)
-    return await idempotent(request, f"user:{session.user_id}", lambda: _submit(request, session))
+    form = await read_form(request, SUBMIT_FIELDS)
+    caller = f"user:{session.user_id}"
+    return await idempotent(request, caller, lambda: _submit(request, session, form),
+                            form.fingerprint())  # fmt: skip
 
 
-async def _submit(request: web.Request, session: MpSession) -> web.Response:
-    form = await read_form(request)
+async def _submit(request: web.Request, session: MpSession, form: ObjectionForm) -> web.Response:
     objection = await submit_from_form(request.app[REDIS], request.app[SETTINGS], session.user_id,
                                        form, Channel.MINIPROGRAM.value)  # fmt: skip
     return await _detail(session.user_id, objection.id, status=201)
@@ -66,7 +76,7 @@ async def detail(request: web.Request) -> web.Response:
 
 async def close(request: web.Request) -> web.Response:
     session = await mp_user(request)
-    form = await read_form(request)
+    form = await read_form(request, NOTE_FIELDS)
     objection_id = path_id(request)
     await objections.close_by_user(
         request.app[REDIS], session.user_id, objection_id, note=form.text("note")
@@ -87,14 +97,14 @@ async def subscriptions(request: web.Request) -> web.Response:
     """Grants of one-time subscribe messages the mini-program just obtained (a retried request
     with the same Idempotency-Key counts them once)."""
     session = await mp_user(request)
+    form = await read_form(request, ("template_id", "count"))
 
     async def produce() -> web.Response:
-        form = await read_form(request)
         count = form.fields.get("count", 1)
         remaining = await record_grants(session.user_id, form.text("template_id"), count)
         return ok({"template_id": form.text("template_id").strip(), "remaining": remaining})
 
-    return await idempotent(request, f"user:{session.user_id}", produce)
+    return await idempotent(request, f"user:{session.user_id}", produce, form.fingerprint())
 
 
 def setup(app: web.Application) -> None:

@@ -308,8 +308,8 @@ async def history_for_user(
     status: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The user's own requests, newest first, for the enterprises they still may ask about;
-    optionally only those in one status."""
-    if uscc:
+    optionally only those in one status. An empty uscc is refused, not read as "all"."""
+    if uscc is not None:
         enterprise_ids = [(await _enterprise_for(user_id, uscc)).id]
     else:
         bindings = await Binding.filter(user_id=user_id)
