@@ -61,10 +61,12 @@ async def list_mine(request: web.Request) -> web.Response:
 async def records(request: web.Request) -> web.Response:
     """The records of an enterprise an objection may point at (?enterprise_id=&domain=)."""
     session = await mp_user(request)
-    enterprise_id = positive_id(request.query.get("enterprise_id"), "enterprise_id", INT32_MAX)
+    query = request.query
+    enterprise_id = positive_id(query.get("enterprise_id"), "enterprise_id", INT32_MAX,
+                                blank_is_absent=False)  # fmt: skip
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
-    domain = positive_id(request.query.get("domain"), "domain", INT32_MAX)
+    domain = positive_id(query.get("domain"), "domain", INT32_MAX, blank_is_absent=False)
     rows = await objections.records_open_to_objection(session.user_id, enterprise_id, domain)
     return ok({"items": [record_dict(r) for r in rows]})
 

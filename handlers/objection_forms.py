@@ -48,10 +48,13 @@ NOTE_FIELDS = frozenset({"note"})
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 
 
-def positive_id(value: Any, name: str, maximum: int = INT64_MAX) -> int | None:
-    """An id from a form or query field: None when absent, 400 unless a whole number that
-    the column can hold (a larger one would fail in the database, not here)."""
-    if value is None or value == "":
+def positive_id(
+    value: Any, name: str, maximum: int = INT64_MAX, *, blank_is_absent: bool = True
+) -> int | None:
+    """An id from a form or query field: None when absent (or blank, as a form's empty select
+    sends it), 400 unless a whole number that the column can hold (a larger one would fail in
+    the database, not here)."""
+    if value is None or (value == "" and blank_is_absent):
         return None
     number = 0
     if isinstance(value, (int, str)) and not isinstance(value, bool):

@@ -108,9 +108,22 @@ async def test_an_agent_needs_the_reports_scope(mp_cli, fake_wechat: FakeWeChat,
     assert (await ask(mp_cli, reporter)).status == 202
 
 
-async def test_an_empty_uscc_filter_is_refused_not_read_as_every_enterprise(mp_cli, rep: str):
-    r = await mp_cli.get("/api/mp/reports?uscc=", headers=auth(rep))
-    assert r.status == 400 and (await r.json())["code"] == "invalid_uscc", await r.text()
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("uscc=", "invalid_uscc"),
+        ("page=", "invalid_page"),
+        ("page_size=", "invalid_page"),
+        ("page=%2B2", "invalid_page"),
+        ("page=1_0", "invalid_page"),
+        ("page_size=%20%205", "invalid_page"),
+    ],
+)
+async def test_an_empty_or_loose_query_value_is_refused_not_read_as_the_default(
+    mp_cli, rep: str, query: str, code: str
+):
+    r = await mp_cli.get(f"/api/mp/reports?{query}", headers=auth(rep))
+    assert r.status == 400 and (await r.json())["code"] == code, await r.text()
 
 
 async def test_a_user_asks_only_for_their_own_enterprise(mp_cli, rep: str):

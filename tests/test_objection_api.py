@@ -315,6 +315,13 @@ async def test_an_enterprise_id_no_column_holds_is_a_400(cli, world, value):
     assert resp.status == 400 and (await resp.json())["code"] == "invalid_number"
 
 
+@pytest.mark.parametrize("query", ["enterprise_id=", "enterprise_id={ent}&domain="])
+async def test_an_empty_query_id_is_a_400_not_read_as_absent(cli, world, query):
+    url = "/api/mp/objections/records?" + query.format(ent=world["ent"].id)
+    resp = await cli.get(url, headers=world["user"])
+    assert resp.status == 400 and (await resp.json())["code"] == "invalid_number", url
+
+
 async def test_a_nul_character_in_a_field_or_a_file_name_is_a_400(cli, world):
     """Found by schemathesis on PostgreSQL, which stores no NUL in text (it was a 500)."""
     resp = await cli.post(
