@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from config.catalogue import DOMAINS_BY_NUMBER
 from handlers.idempotency import idempotent
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_user
@@ -67,6 +68,8 @@ async def records(request: web.Request) -> web.Response:
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
     domain = positive_id(query.get("domain"), "domain", INT32_MAX, blank_is_absent=False)
+    if domain is not None and domain not in DOMAINS_BY_NUMBER:
+        raise InvalidRequest("领域序号应为 1 至 40", code="unknown_domain", field="domain")
     rows = await objections.records_open_to_objection(session.user_id, enterprise_id, domain)
     return ok({"items": [record_dict(r) for r in rows]})
 

@@ -315,11 +315,18 @@ async def test_an_enterprise_id_no_column_holds_is_a_400(cli, world, value):
     assert resp.status == 400 and (await resp.json())["code"] == "invalid_number"
 
 
-@pytest.mark.parametrize("query", ["enterprise_id=", "enterprise_id={ent}&domain="])
-async def test_an_empty_query_id_is_a_400_not_read_as_absent(cli, world, query):
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("enterprise_id=", "invalid_number"),
+        ("enterprise_id={ent}&domain=", "invalid_number"),
+        ("enterprise_id={ent}&domain=41", "unknown_domain"),
+    ],
+)
+async def test_an_empty_or_unknown_query_id_is_a_400_not_an_empty_list(cli, world, query, code):
     url = "/api/mp/objections/records?" + query.format(ent=world["ent"].id)
     resp = await cli.get(url, headers=world["user"])
-    assert resp.status == 400 and (await resp.json())["code"] == "invalid_number", url
+    assert resp.status == 400 and (await resp.json())["code"] == code, url
 
 
 async def test_a_nul_character_in_a_field_or_a_file_name_is_a_400(cli, world):
