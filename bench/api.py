@@ -67,14 +67,14 @@ async def prepare(database_url: str, redis_url: str) -> tuple[int, str]:
     session: (report id, token)."""
     from datetime import UTC, date, datetime
 
+    from infra.db import database, migrate
     from models.enterprise import Enterprise
     from models.enums import BindingRole, Channel, ReportPurpose, ReportStatus
     from models.report import Report
     from models.user import Binding, User
-    from services.catalogue import sync_catalogue
-    from services.db import database, migrate
+    from services.accounts.mp_sessions import create_session
     from services.identity import hash_id_number
-    from services.mp_sessions import create_session
+    from services.reports.catalogue import sync_catalogue
 
     await migrate(database_url)
     async with database(database_url):

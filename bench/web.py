@@ -55,9 +55,9 @@ def serve_bare(bodies_file: str, port: int) -> None:
 
 async def web_session(database_url: str, redis_url: str) -> str:
     """A web session (cookie value) for the user bench.api.prepare made."""
+    from infra.db import database
     from models.user import User
-    from services.db import database
-    from services.web_sessions import create_web_session
+    from services.accounts.web_sessions import create_web_session
 
     async with database(database_url):
         user = await User.get(mp_openid="o_bench")

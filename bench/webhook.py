@@ -316,10 +316,10 @@ async def _bench_dialog(
 
 async def bind_users(database_url: str, users: int) -> None:
     """User n of the benchmark is the legal representative of the n-th seeded enterprise."""
+    from infra.db import database
     from models.enterprise import Enterprise
     from models.enums import BindingRole
     from models.user import Binding, User
-    from services.db import database
 
     async with database(database_url):
         enterprises = await Enterprise.all().order_by("id").limit(users)

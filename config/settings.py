@@ -74,7 +74,7 @@ class Settings:
     link_ttl_s: int = 3600
     # Years that chinesecalendar does not cover fall back to these overrides.
     holiday_overrides_path: Path = field(default=ROOT / "config" / "holiday_overrides.json")
-    # Objections (异议, issue 7): where their images are kept, and their due dates in working
+    # Objections (异议): where their images are kept, and their due dates in working
     # days (accept; resolve; resolve a credit repair), counted with config/calendar.py.
     objection_files_dir: Path = field(default=VAR_DIR / "objections")
     objection_accept_days: int = 2
@@ -88,7 +88,7 @@ class Settings:
     mp_session_ttl_s: int = 2 * 60 * 60
     mp_rate_per_user: int = 120
     mp_rate_per_ip: int = 600
-    # WeChat bot plumbing (公众号 webhook, sender, notifier; helper h3). Template ids are those
+    # WeChat bot plumbing (公众号 webhook, sender, notifier). Template ids are those
     # configured in the OA / mini-program back office; empty means "not configured".
     # OA template message: the fallback outside the 48-hour window, and objection notices.
     wechat_notice_template_id: str = ""
@@ -108,7 +108,7 @@ class Settings:
     # The enterprise web channel (/web): 1 serves it, 0 leaves it out. Its two logins: WeChat
     # web authorisation inside WeChat (the authorise page is on open.weixin.qq.com in
     # production, WECHAT_OPEN_BASE), and an OpenID Connect provider for legal persons outside it
-    # (the development provider of fakes/oidc.py by default; see README "网页端").
+    # (the development provider of fakes/oidc.py by default; see docs/web.md).
     web_enabled: int = 1
     web_session_ttl_s: int = 30 * 60
     wechat_open_base: str = "http://127.0.0.1:8081"

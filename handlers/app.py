@@ -25,11 +25,10 @@ from handlers import (
 from handlers import web as site
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import answer_expectations_in_json, error_middleware, request_id_middleware
+from infra.db import close_db, init_db
 from queues.worker import Worker, worker_redis
-from services.db import close_db, init_db
-from services.jobs import build_registry
-from services.ops import STREAMS
-from services.signing import SnapshotSigner
+from services.jobs import STREAMS, build_registry
+from services.reports.signing import SnapshotSigner
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -56,10 +55,16 @@ def workers_ctx(concurrency: int) -> Callable[[web.Application], AsyncIterator[N
     """Queue workers inside the serving process, so the embedded default needs no second one."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        from bot.engine import handle as bot_engine  # only a process that runs workers loads it
+
         settings = app[SETTINGS]
         redis = worker_redis(settings.redis_url, concurrency=concurrency)
         worker = Worker(
-            redis, build_registry(settings), STREAMS, concurrency=concurrency, context=settings
+            redis,
+            build_registry(settings, bot_engine=bot_engine),
+            STREAMS,
+            concurrency=concurrency,
+            context=settings,
         )
         task = asyncio.create_task(worker.run())
         app[WORKER] = worker

@@ -6,11 +6,11 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import client_ip
-from services.departments import DepartmentIdentity, authenticate_department
+from services.accounts.department_keys import DepartmentIdentity, authenticate_department
+from services.accounts.ops_sessions import check_token, require_session
 from services.errors import Unauthorized
-from services.ops_sessions import check_token, require_session
 
-# Holds an ops session id (services.ops_sessions), never the token.
+# Holds an ops session id (services.accounts.ops_sessions), never the token.
 OPS_COOKIE = "yucredit_ops"
 
 

@@ -20,9 +20,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from handlers.json_api import ok, read_body, read_json
 from handlers.keys import REDIS
 from handlers.mp_auth import client_ip, mp_user
-from handlers.mp_common import ok, read_body, read_json
 from handlers.objection_forms import MAX_FIELDS_BYTES
 from services.errors import Conflict, InvalidRequest, ServiceError
 

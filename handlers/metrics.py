@@ -11,7 +11,7 @@ from prometheus_client.exposition import generate_latest
 from handlers.auth import require_ops
 from handlers.keys import METRICS, REDIS
 from handlers.metrics_registry import AppMetrics
-from services.ops import queue_overview
+from services.stats.queues import queue_overview
 
 
 def route_label(request: web.Request) -> str:

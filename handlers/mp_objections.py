@@ -6,9 +6,9 @@ from aiohttp import web
 
 from config.catalogue import DOMAINS_BY_NUMBER
 from handlers.idempotency import idempotent
+from handlers.json_api import ok, path_id
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import mp_user
-from handlers.mp_common import ok, path_id
 from handlers.objection_forms import (
     INT32_MAX,
     NOTE_FIELDS,
@@ -19,12 +19,12 @@ from handlers.objection_forms import (
     submit_from_form,
 )
 from models.enums import Channel
-from services import objections
+from services.accounts.mp_sessions import MpSession
 from services.errors import InvalidRequest
-from services.ingest import today_in_china
-from services.mp_sessions import MpSession
-from services.objection_notify import record_grants
-from services.objection_views import objection_dict, record_dict
+from services.ingest.push import today_in_china
+from services.objections import lifecycle
+from services.objections.events import record_grants
+from services.objections.views import objection_dict, record_dict
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -42,8 +42,8 @@ async def _submit(request: web.Request, session: MpSession, form: ObjectionForm)
 
 
 async def _detail(user_id: int, objection_id: int, status: int = 200) -> web.Response:
-    objection = await objections.objection_for_user(user_id, objection_id)
-    events = await objections.objection_timeline(objection.id)
+    objection = await lifecycle.objection_for_user(user_id, objection_id)
+    events = await lifecycle.objection_timeline(objection.id)
     body = objection_dict(objection, today_in_china(), for_enterprise=True, events=events)
     return ok(body, status=status)
 
@@ -53,7 +53,7 @@ async def list_mine(request: web.Request) -> web.Response:
     open_only = request.query.get("open")
     if open_only not in (None, "1", "true"):
         raise InvalidRequest("open 应为 1 或 true（或省略）", code="invalid_flag")
-    rows = await objections.objections_for_user(session.user_id, open_only=open_only is not None)
+    rows = await lifecycle.objections_for_user(session.user_id, open_only=open_only is not None)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
     return ok({"items": items})
@@ -70,7 +70,7 @@ async def records(request: web.Request) -> web.Response:
     domain = positive_id(query.get("domain"), "domain", INT32_MAX, blank_is_absent=False)
     if domain is not None and domain not in DOMAINS_BY_NUMBER:
         raise InvalidRequest("领域序号应为 1 至 40", code="unknown_domain", field="domain")
-    rows = await objections.records_open_to_objection(session.user_id, enterprise_id, domain)
+    rows = await lifecycle.records_open_to_objection(session.user_id, enterprise_id, domain)
     return ok({"items": [record_dict(r) for r in rows]})
 
 
@@ -83,7 +83,7 @@ async def close(request: web.Request) -> web.Response:
     session = await mp_user(request)
     form = await read_form(request, NOTE_FIELDS)
     objection_id = path_id(request)
-    await objections.close_by_user(
+    await lifecycle.close_by_user(
         request.app[REDIS], session.user_id, objection_id, note=form.text("note")
     )
     return await _detail(session.user_id, objection_id)
@@ -91,8 +91,8 @@ async def close(request: web.Request) -> web.Response:
 
 async def attachment(request: web.Request) -> web.Response:
     session = await mp_user(request)
-    objection = await objections.objection_for_user(session.user_id, path_id(request))
-    data, content_type = await objections.attachment(
+    objection = await lifecycle.objection_for_user(session.user_id, path_id(request))
+    data, content_type = await lifecycle.attachment(
         objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
     )
     return web.Response(body=data, content_type=content_type)

@@ -28,11 +28,12 @@ from aiohttp.http_exceptions import BadHttpMessage
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers.mp_common import read_body, read_json
+from handlers.json_api import read_body, read_json
+from infra import strict_json
 from models.objection import Objection
-from services import objections, strict_json
 from services.errors import InvalidRequest
-from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
+from services.objections import lifecycle
+from services.objections.attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 16  # the largest form (resolve) has 4 fields
@@ -227,7 +228,7 @@ async def submit_from_form(
     enterprise_id = form.number("enterprise_id", INT32_MAX)
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
-    return await objections.submit_objection(
+    return await lifecycle.submit_objection(
         redis,
         user_id=user_id,
         enterprise_id=enterprise_id,

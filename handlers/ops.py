@@ -12,10 +12,10 @@ from handlers.auth import OPS_COOKIE, require_ops
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import client_ip
 from handlers.templates_env import TEMPLATES, render_page
-from services import ops
+from services.accounts.ops_sessions import SESSION_TTL_S, check_token, start_session
 from services.errors import Forbidden, ServiceError, Unauthorized
 from services.jobs import last_canaries, send_canaries
-from services.ops_sessions import SESSION_TTL_S, check_token, start_session
+from services.stats import queues
 
 REFRESH_SECONDS = 5
 
@@ -48,11 +48,11 @@ async def ops_page(request: web.Request) -> web.StreamResponse:
     except (Unauthorized, Forbidden):
         raise web.HTTPSeeOther("/ops/login") from None
     redis = request.app[REDIS]
-    streams = await ops.queue_overview(redis)
+    streams = await queues.queue_overview(redis)
     canaries = await last_canaries(redis)
     for s in streams:
         s["canary"] = canaries[s["stream"]]
-    dead = [await ops.dead_letters(redis, s["stream"]) for s in streams if s["dead"]]
+    dead = [await queues.dead_letters(redis, s["stream"]) for s in streams if s["dead"]]
     return render_page(
         "ops.html",
         streams=streams,
@@ -93,34 +93,34 @@ def _actor(request: web.Request) -> str:
 
 async def api_queues(request: web.Request) -> web.Response:
     await require_ops(request)
-    return web.json_response({"streams": await ops.queue_overview(request.app[REDIS])})
+    return web.json_response({"streams": await queues.queue_overview(request.app[REDIS])})
 
 
 async def api_dead(request: web.Request) -> web.Response:
     await require_ops(request)
-    limit = ops.dead_limit(request.query.get("limit", ""))
-    letters = await ops.dead_letters(request.app[REDIS], request.match_info["stream"], limit)
+    limit = queues.dead_limit(request.query.get("limit", ""))
+    letters = await queues.dead_letters(request.app[REDIS], request.match_info["stream"], limit)
     return web.json_response(letters)
 
 
 async def api_requeue(request: web.Request) -> web.Response:
     await require_ops(request)
     stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
-    new_id = await ops.requeue_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
+    new_id = await queues.requeue_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
     return web.json_response({"requeued": entry_id, "new_entry_id": new_id})
 
 
 async def api_requeue_all(request: web.Request) -> web.Response:
     await require_ops(request)
     stream = request.match_info["stream"]
-    moved = await ops.requeue_all_dead_letters(request.app[REDIS], _actor(request), stream)
+    moved = await queues.requeue_all_dead_letters(request.app[REDIS], _actor(request), stream)
     return web.json_response({"requeued": moved})
 
 
 async def api_drop(request: web.Request) -> web.Response:
     await require_ops(request)
     stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
-    await ops.drop_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
+    await queues.drop_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
     return web.json_response({"dropped": entry_id})
 
 

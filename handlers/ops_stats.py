@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from handlers.auth import require_ops
-from handlers.mp_common import ok
+from handlers.json_api import ok
 from handlers.templates_env import render_page
 from services.errors import Forbidden, InvalidRequest, Unauthorized
-from services.stats import DEFAULT_DAYS, rollout_stats
+from services.stats.rollout import DEFAULT_DAYS, rollout_stats
 
 MAX_DAYS = 366
 CHART_WIDTH = 720

@@ -11,11 +11,16 @@ from handlers.keys import REDIS, SETTINGS, SIGNER
 from handlers.templates_env import render_page
 from services.audit import append_audit
 from services.errors import InvalidRequest, NotFound
-from services.pdf_check import MAX_PDF_BYTES, check_pdf
 from services.ratelimit import check_rate
-from services.report_render import platform_pki
-from services.signing_keys import published_keys, record_key_in_use
-from services.verification import open_download, ready_report, report_evidence, verify_report
+from services.reports.pdf_check import MAX_PDF_BYTES, check_pdf
+from services.reports.rendering import platform_pki
+from services.reports.signing_keys import published_keys, record_key_in_use
+from services.reports.verification import (
+    open_download,
+    ready_report,
+    report_evidence,
+    verify_report,
+)
 
 VERIFY_PER_MINUTE = 30
 NO_STORE = {"Cache-Control": "no-store"}

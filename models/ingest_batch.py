@@ -13,7 +13,8 @@ class IngestBatch(Model):
     channel = fields.CharField(max_length=8)  # api | cli
     content_type = fields.CharField(max_length=64, default="")
     encoding = fields.CharField(max_length=16, default="")
-    # receiving -> writing -> done; or refused (nothing written) or failed (see the README).
+    # receiving -> writing -> done; or refused (nothing written) or failed
+    # (docs/department-api.md).
     status = fields.CharField(max_length=16)
     refusal_code = fields.CharField(max_length=48, null=True)
     rows_received = fields.IntField(default=0)

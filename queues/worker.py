@@ -494,7 +494,7 @@ def run_worker_process(
     """Blocking entry point for `run.py worker`; returns the exit status.
 
     `lifespan` opens what the handlers need for the worker's lifetime. Queues sit below services,
-    so the caller passes the ORM in: ``lifespan=lambda: services.db.database(s.database_url)``.
+    so the caller passes the ORM in: ``lifespan=lambda: infra.db.database(s.database_url)``.
     Handlers get `settings` as ``ctx.settings``.
     """
 

@@ -15,17 +15,17 @@ from fakes.wechat import FakeWeChat
 from models.audit import AuditEntry
 from models.user import Binding, SubscriptionGrant, User
 from queues.registry import JobContext
-from services import bindings
-from services.binding_lockout import (
+from services.accounts import bindings
+from services.accounts.bindings import bind_legal_representative
+from services.accounts.lockout import (
     PER_ENTERPRISE,
     PER_IP,
     PER_USER,
     BindingFailed,
     BindingLocked,
 )
-from services.bindings import bind_legal_representative
-from services.notify import notify_job
-from services.operators import create_operator
+from services.accounts.operators import create_operator
+from services.wechat.notifier import notify_job
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,

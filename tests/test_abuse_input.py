@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from handlers.middleware import error_middleware
-from services import strict_json
-from services.departments import create_department_key
+from infra import strict_json
+from services.accounts.department_keys import create_department_key
+from services.accounts.operators import create_operator
 from services.errors import InvalidRequest
-from services.operators import create_operator
 from tests.test_objection_support import bound_user, enterprise, token
 
 # Each route that reads a JSON body, reached past its authentication.

@@ -17,12 +17,12 @@ import pytest
 from redis.asyncio import Redis
 
 from fakes.wechat import FakeWeChat
+from infra.db import database, migrate
+from infra.formula import starts_like_formula
 from models.objection import Objection
 from models.report import Report
 from queues import DEFAULT_GROUP, JobContext, Registry, StreamConfig, Worker, enqueue
-from services.db import database, migrate
-from services.departments import create_department_key
-from services.formula import starts_like_formula
+from services.accounts.department_keys import create_department_key
 from tests.test_ingest_support import ndjson, push_records, record_row
 from tests.test_mp_support import ENTERPRISES, auth, make_enterprises, representative
 from tests.test_objection_support import bound_user, enterprise, token

@@ -19,8 +19,8 @@ from config.logging import escape_control, setup_logging
 from config.settings import Settings
 from handlers.app import create_app
 from handlers.auth import OPS_COOKIE
+from services.accounts.ops_sessions import MAX_FAILURES
 from services.masking import MaskingFilter
-from services.ops_sessions import MAX_FAILURES
 
 FORGED = "2026-12-07 00:00:00,000 ERROR [deadbeef] yucredit: 管理员令牌已泄露"
 

@@ -37,7 +37,7 @@ from models.objection import Objection
 from models.record import Record
 from models.report import Report
 from models.user import Binding, User
-from services import bindings
+from services.accounts import bindings
 from tests.bot_support import ID_NUMBER, LEGAL_REP, NAME, USCC, bind, make_enterprise
 from tests.test_wechat_simulate import simulate
 from tests.wechat_support import post_signed, signer_for, wechat_settings

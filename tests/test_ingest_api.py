@@ -10,7 +10,7 @@ import pytest
 from models.ingest_batch import IngestBatch
 from models.record import Record
 from models.record_version import RecordVersion
-from services.ingest_content import canonical_content, sha256_hex
+from services.ingest.content import canonical_content, sha256_hex
 from tests.test_ingest_support import (
     CSV,
     DRUGS,
@@ -78,7 +78,7 @@ async def test_a_changed_record_gets_a_new_version_and_keeps_the_old_one(cli, us
 
 
 async def test_the_content_hash_is_the_canonical_one_the_seed_uses(cli, usccs, key):
-    from services.seed import record_content_hash
+    from services.demo.seed import record_content_hash
 
     row = record_row(usccs[0], "R-1")
     await push_records(cli, key, ndjson([row]))

@@ -11,14 +11,14 @@ from fakes.wechat import FakeWeChat
 from models.audit import AuditEntry
 from models.enums import BindingRole
 from models.user import Binding, User
-from services import bindings
-from services.binding_lockout import BindingFailed, BindingLocked
-from services.bindings import (
+from services.accounts import bindings
+from services.accounts.bindings import (
     bind_legal_representative,
     create_agent_invite,
     redeem_agent_invite,
     revoke_agent,
 )
+from services.accounts.lockout import BindingFailed, BindingLocked
 from services.errors import Forbidden
 from tests.test_mp_support import (
     ENTERPRISES,
@@ -344,9 +344,12 @@ async def test_phone_numbers_use_the_configured_key_and_never_the_id_hash_key(
     from cryptography.fernet import Fernet, InvalidToken
 
     from services.jobs import build_registry
+    from tests.wechat_engines import echo_engine
 
     key = Fernet.generate_key().decode()
-    build_registry(replace(settings, phone_encryption_key=key))  # what a worker process does
+    build_registry(
+        replace(settings, phone_encryption_key=key), bot_engine=echo_engine
+    )  # what a worker process does
     ents = await make_enterprises()
     rep = await User.create(mp_openid="o_rep")
     a = ENTERPRISES["A"]

@@ -17,7 +17,7 @@ from models.audit import AuditEntry
 from models.enums import Channel
 from models.report import Report
 from models.user import Operator
-from services.operators import authenticate_operator, create_operator
+from services.accounts.operators import authenticate_operator, create_operator
 from tests.conftest import REDIS_URL
 from tests.test_mp_support import (
     ENTERPRISES,

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from fakes.wechat import FakeWeChat
 from models.audit import AuditEntry
 from models.user import User
-from services.mp_sessions import get_session
+from services.accounts.mp_sessions import get_session
 from tests.test_mp_support import auth, login
 
 

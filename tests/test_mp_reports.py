@@ -13,9 +13,9 @@ from models.audit import AuditEntry
 from models.enums import Channel, ReportStatus
 from models.report import Report
 from models.user import User
-from services.report_render import make_renderer
-from services.reports import issue
-from services.signing import SnapshotSigner
+from services.reports.issuing import issue
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,

@@ -16,7 +16,7 @@ from models.objection import Objection, ObjectionEvent
 from models.record import Record
 from models.record_version import RecordVersion
 from models.user import SubscriptionGrant
-from services.departments import create_department_key
+from services.accounts.department_keys import create_department_key
 from tests.test_objection_support import (
     JPEG,
     PNG,

@@ -32,8 +32,8 @@ from schemathesis.config import SchemathesisConfig
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from handlers.app import create_app
-from services.departments import create_department_key
-from services.operators import create_operator
+from services.accounts.department_keys import create_department_key
+from services.accounts.operators import create_operator
 from tests.test_mp_support import auth, invite, make_enterprises, representative
 
 EXAMPLES_PER_MODE = int(os.environ.get("YUCREDIT_SCHEMATHESIS_EXAMPLES", "12"))

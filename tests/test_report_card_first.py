@@ -13,11 +13,11 @@ from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
 from services.errors import NotFound
-from services.mp_reports import describe_report
-from services.report_render import make_renderer
-from services.reports import ReportRequest, issue, parts_ready, request_report
-from services.signing import SnapshotSigner
-from services.verification import open_download, signed_download_url
+from services.reports.issuing import ReportRequest, issue, parts_ready, request_report
+from services.reports.rendering import make_renderer
+from services.reports.requests import describe_report
+from services.reports.signing import SnapshotSigner
+from services.reports.verification import open_download, signed_download_url
 from tests.test_reports import USCC, make_enterprise, no_dates
 
 

@@ -31,10 +31,10 @@ from models.record import Record
 from models.report import Report
 from queues.registry import JobContext
 from services.errors import InvalidRequest, NotFound
-from services.report_render import make_renderer
-from services.reports import Renderer, ReportRequest, issue, render_job, request_report
-from services.signing import SnapshotSigner, verify_snapshot
-from services.verification import signed_download_url, verify_report
+from services.reports.issuing import Renderer, ReportRequest, issue, render_job, request_report
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner, verify_snapshot
+from services.reports.verification import signed_download_url, verify_report
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +150,7 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
 @given(st.data())
 def test_changing_any_byte_of_any_shown_field_breaks_the_signature(data):
     signer = SnapshotSigner("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
-    from services.snapshot import canonical_json
+    from services.reports.snapshot import canonical_json
 
     signature = signer.sign(canonical_json(SAMPLE))
     assert verify_snapshot(signer.public_key, canonical_json(SAMPLE), signature, legacy=False)

@@ -8,7 +8,7 @@ from models.catalogue import Department
 from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose, ReportStatus
 from models.objection import Objection
 from models.report import Report
-from services.stats import rollout_stats
+from services.stats.rollout import rollout_stats
 from tests.test_objection_support import enterprise
 
 OPS = {"Authorization": "Bearer test-ops-token"}

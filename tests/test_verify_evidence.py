@@ -24,10 +24,10 @@ from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
 from render.seal import verify_sealed_pdf
-from services.pdf_check import MAX_PDF_BYTES, check_pdf
-from services.signing import SnapshotSigner
-from services.signing_keys import published_keys
-from services.verification import verify_report
+from services.reports.pdf_check import MAX_PDF_BYTES, check_pdf
+from services.reports.signing import SnapshotSigner
+from services.reports.signing_keys import published_keys
+from services.reports.verification import verify_report
 from tests.test_reports import issued, make_enterprise
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from fakes.oidc import FakeOidcProvider, create_fake_oidc_app
 from handlers.app import create_app
 from models.objection import Objection
 from models.report import Report
-from services.departments import create_department_key
+from services.accounts.department_keys import create_department_key
 from tests.browser_support import check_page, chromium, phone_context
 from tests.test_mp_support import ENTERPRISES, make_enterprises
 from tests.test_objection_support import PNG, record

@@ -203,7 +203,7 @@ async def test_on_demo_data_the_bind_form_is_filled_in_for_a_newcomer(
 ):
     from handlers.app import create_app
     from handlers.keys import WEB_DEMO_BINDING
-    from services.seed import demo_binding, seed_demo
+    from services.demo.seed import demo_binding, seed_demo
 
     assert await demo_binding(settings_on_fake.id_hash_key) is None  # no demo data: no hint
     await seed_demo(

@@ -51,9 +51,9 @@ async def ready_report(settings: Settings, requester: object = None, channel: st
     """A ready report with a stored card, without rendering one (the sender only reads files)."""
     from datetime import UTC, date, datetime
 
+    from infra.storage import LocalStorage
     from models.enterprise import Enterprise
     from models.report import Report
-    from services.storage import LocalStorage
 
     enterprise, _ = await Enterprise.get_or_create(
         uscc="91500103MA5U7R6P0X",
