@@ -163,7 +163,7 @@ async def test_rejecting_needs_a_reason(cli: TestClient, redis: Redis, settings:
     csrf = await clerk(cli)
     path = f"/dept/objections/{objection.id}"
     r = await cli.post(f"{path}/reject", data={"csrf_token": csrf, "note": ""})
-    assert r.status == 400 and "不予受理的理由" in await r.text()
+    assert r.status == 422 and "不予受理的理由" in await r.text()
     r = await cli.post(f"{path}/reject", data={"csrf_token": csrf, "note": "已超过异议期限"},
                        allow_redirects=False)  # fmt: skip
     assert r.status == 303
@@ -226,7 +226,7 @@ async def test_asking_for_more_notifies_the_enterprise_and_keeps_the_due_dates(
     csrf = await clerk(cli)
     path = f"/dept/objections/{objection.id}"
     r = await cli.post(f"{path}/ask", data={"csrf_token": csrf, "note": ""})
-    assert r.status == 400 and "需要补充的材料" in await r.text()
+    assert r.status == 422 and "需要补充的材料" in await r.text()
     before = len(await notify_jobs(redis))
     r = await cli.post(f"{path}/ask", allow_redirects=False,
                        data={"csrf_token": csrf, "note": "请补充处罚决定书扫描件"})  # fmt: skip

@@ -167,7 +167,7 @@ async def test_record_search_refuses_bad_criteria_and_other_departments_records(
     assert status == 200 and answer["counts"]["created"] == 1, answer
     await clerk_of(cli, "samr")
     r = await cli.get("/dept/records?uscc=91500000000000000X")
-    assert r.status == 400 and "统一社会信用代码无效" in await r.text()
+    assert r.status == 422 and "统一社会信用代码无效" in await r.text()
     r = await cli.get("/dept/records?date=2024-13-01")
     assert r.status == 400 and "YYYY-MM-DD" in await r.text()
     assert "渝税罚" not in await (await cli.get(f"/dept/records?uscc={uscc}")).text()

@@ -145,7 +145,7 @@ async def create_key(request: web.Request, who: StaffIdentity) -> web.StreamResp
     try:
         new = await department_key_admin.issue_key(who, label)
     except ServiceError as exc:
-        if exc.status != 400:
+        if exc.status not in (400, 422):  # a form to correct, shown again
             raise
         listed = await department_key_admin.department_keys(who)
         return render_staff(request, "dept_keys.html", status=400, keys=listed, error=exc.message)

@@ -105,7 +105,7 @@ async def handover(request: web.Request, who: StaffIdentity) -> web.StreamRespon
                                           str(form.get("collector", "")),
                                           str(form.get("collector_id", "")))  # fmt: skip
     except ServiceError as exc:
-        if exc.status != 400:
+        if exc.status not in (400, 422):  # a form to correct, shown again
             raise
         return await _report_page(request, who, status=400, error=exc.message)
     raise web.HTTPSeeOther(f"/hall/reports/{report_id}?done=1")
