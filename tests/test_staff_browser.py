@@ -30,6 +30,7 @@ from tests.staff_support import PASSWORD, code_for, make_staff, next_code
 from tests.test_mp_support import ENTERPRISES, invite, make_enterprises, redeem, representative
 from tests.test_objection_report import issued
 from tests.test_objection_support import PNG, bound_user, enterprise, record
+from tests.test_terminal import agent_code
 
 pytestmark = pytest.mark.slow
 
@@ -279,3 +280,28 @@ async def test_the_terminal_times_out_and_clears(site: str, redis: Redis):
         assert "yc_visit" not in {c["name"] for c in await page.context.cookies()}
         await page.goto(f"{site}/terminal/report")
         await page.wait_for_url(f"{site}/terminal/")  # nothing of the visit is left to show
+
+
+async def test_an_agent_types_the_agent_code_on_the_terminals_keyboard(site: str, redis: Redis):
+    await make_enterprises()
+    made = await create_operator("渝中区政务服务中心-自助2号", "terminal")
+    uscc = ENTERPRISES["A"][0]
+    async with chromium() as browser:
+        page = await (await phone_context(browser)).new_page()
+        await page.goto(f"{site}/terminal/")
+        await page.get_by_label("终端密钥").fill(made.key)
+        await page.get_by_role("button", name="设置").click()
+        await page.wait_for_url(f"{site}/terminal/")
+        code = await agent_code(redis)
+        await page.get_by_label("统一社会信用代码").fill(uscc)
+        await page.get_by_label("经办人：输入法定代表人给您的授权码").check()
+        await page.get_by_label("经办人授权码").click()
+        for ch in code:  # every letter and digit of the code is on the on-screen keyboard
+            await page.get_by_role("button", name=ch, exact=True).click()
+        assert await page.get_by_label("经办人授权码").input_value() == code
+        await check_page(page, "terminal-agent-code")
+        await page.get_by_role("button", name="打印报告").click()
+        await page.wait_for_url(f"{site}/terminal/report")
+        await page.get_by_text("报告生成中").wait_for()
+    report = await Report.get()
+    assert str(report.channel) == "terminal" and report.operator == "渝中区政务服务中心-自助2号"

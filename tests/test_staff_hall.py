@@ -117,6 +117,20 @@ async def test_a_window_issues_a_report_for_an_agent_with_the_reports_scope(
     assert r.status == 403 and "核验未通过" in await r.text() and "再错" in await r.text()
 
 
+async def test_a_window_issues_a_report_on_an_agent_code(mp_cli: TestClient, fake_wechat):
+    await make_enterprises()
+    rep = await representative(mp_cli, fake_wechat)
+    made = await invite(mp_cli, rep, "A")
+    csrf = await window(mp_cli)
+    agent = form(csrf, consent="agent_code", legal_rep_id_number="", agent_code=made["code"])
+    r = await mp_cli.post("/hall/issue", data=agent, allow_redirects=False)
+    assert r.status == 303, await r.text()
+    entry = await AuditEntry.get(action="staff.window.report_requested")
+    assert entry.detail["consent"] == "agent_code" and made["code"] not in str(entry.detail)
+    r = await mp_cli.post("/hall/issue", data={**agent, "agent_code": "ABCDEFGHJKLM"})
+    assert r.status == 403 and "核验未通过" in await r.text() and "再错" in await r.text()
+
+
 async def test_hall_x_cannot_read_hall_ys_reports(
     cli: TestClient, aiohttp_client, settings: Settings
 ):

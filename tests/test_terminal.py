@@ -5,16 +5,22 @@ visit ending (and its traces going) after 60 idle seconds."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from config import clock
 from models.audit import AuditEntry
+from models.enterprise import Enterprise
 from models.report import Report
+from services.accounts.bindings import create_agent_invite
 from services.accounts.operators import create_operator
 from services.reports.terminal import VISIT_IDLE_S
 from tests.staff_support import hidden
 from tests.test_mp_support import ENTERPRISES, make_enterprises
+from tests.test_objection_support import bound_user
 
 USCC_A, _, _, ID_A = ENTERPRISES["A"]
 
@@ -77,12 +83,39 @@ async def test_an_idle_visit_is_gone_and_ending_one_clears_it(cli: TestClient, r
     assert USCC_A not in await (await cli.get("/terminal/")).text()
 
 
-async def test_a_wrong_id_number_is_refused_and_counted(cli: TestClient):
+async def agent_code(redis: Redis) -> str:
+    """An agent code enterprise A's legal representative issued with the reports scope."""
+    ent = await Enterprise.get(uscc=USCC_A)
+    rep = await bound_user(ent)
+    expires = clock.utc_now() + timedelta(days=30)
+    _, code = await create_agent_invite(redis, rep.id, ent.id, "赵六", "13812345678",
+                                        ["reports"], expires)  # fmt: skip
+    return code
+
+
+async def test_an_agent_code_asks_for_a_report(cli: TestClient, redis: Redis):
     await make_enterprises()
     csrf = await kiosk(cli)
-    data = {"csrf_token": csrf, "uscc": USCC_A, "consent": "legal_rep",
-            "id_number": "500103198001019999"}  # fmt: skip
-    r = await cli.post("/terminal/ask", data=data)
+    data = {"csrf_token": csrf, "uscc": USCC_A, "consent": "agent_code",
+            "agent_code": await agent_code(redis)}  # fmt: skip
+    r = await cli.post("/terminal/ask", data=data, allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"] == "/terminal/report"
+    report = await Report.get().select_related("enterprise")
+    assert str(report.channel) == "terminal" and report.enterprise.uscc == USCC_A
+
+
+@pytest.mark.parametrize(
+    "consent",
+    [
+        {"consent": "legal_rep", "id_number": "500103198001019999"},
+        {"consent": "agent_code", "agent_code": "ABCDEFGHJKLM"},
+    ],
+    ids=["id-number", "agent-code"],
+)
+async def test_wrong_consent_is_refused_and_counted(cli: TestClient, consent: dict[str, str]):
+    await make_enterprises()
+    csrf = await kiosk(cli)
+    r = await cli.post("/terminal/ask", data={"csrf_token": csrf, "uscc": USCC_A, **consent})
     assert r.status == 403 and "核验未通过" in await r.text() and "再错 4 次" in await r.text()
     assert await Report.all().count() == 0
 

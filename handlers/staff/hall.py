@@ -44,7 +44,9 @@ async def issue_form(request: web.Request, who: StaffIdentity) -> web.StreamResp
 
 def _body(form: Any) -> dict[str, Any]:
     """The /api/hall request body this form means."""
-    if form.get("consent") == "agent":
+    if form.get("consent") == "agent_code":
+        consent = {"agent_code": str(form.get("agent_code", ""))}
+    elif form.get("consent") == "agent":
         consent = {"agent_name": str(form.get("agent_name", "")),
                    "agent_phone": str(form.get("agent_phone", ""))}  # fmt: skip
     else:

@@ -285,6 +285,33 @@ async def create_agent_invite(
     return binding, code
 
 
+async def _standing_invite(code: Any) -> Binding | None:
+    """The agent authorisation this code was issued for, unless revoked or expired."""
+    normalised = normalise_code(code if isinstance(code, str) else "")
+    if len(normalised) != CODE_LENGTH:
+        return None
+    binding = await Binding.get_or_none(invite_code_hash=invite_code_hash(normalised))
+    if binding is None or binding.revoked_at is not None:
+        return None
+    if binding.expires_at is not None and binding.expires_at <= clock.utc_now():
+        return None
+    return binding
+
+
+async def agent_code_consents(enterprise_id: int, code: Any) -> bool:
+    """Whether an agent code shown at a window or terminal authorises reports for the
+    enterprise: the legal representative's authorisation with the reports scope, standing,
+    redeemed in the mini-program or not (the code is the secret the representative handed
+    over; showing it redeems nothing). The caller counts the attempt (services.accounts.lockout)."""
+    binding = await _standing_invite(code)
+    return (
+        binding is not None
+        and binding.enterprise_id == enterprise_id
+        and binding.role == BindingRole.AGENT
+        and "reports" in (binding.scopes or [])
+    )
+
+
 async def redeem_agent_invite(
     redis: Redis,
     user_id: int,
@@ -296,16 +323,8 @@ async def redeem_agent_invite(
     """The agent redeems the code the legal representative passed on: the binding becomes theirs."""
     subject = f"user:{user_id}"
     attempt = await lockout.begin(redis, lockout.limits(subject, ip=client_ip))
-    normalised = normalise_code(code if isinstance(code, str) else "")
-    binding = None
-    if len(normalised) == CODE_LENGTH:
-        binding = await Binding.get_or_none(invite_code_hash=invite_code_hash(normalised))
-    if (
-        binding is None
-        or binding.redeemed_at is not None
-        or binding.revoked_at is not None
-        or (binding.expires_at is not None and binding.expires_at <= clock.utc_now())
-    ):
+    binding = await _standing_invite(code)
+    if binding is None or binding.redeemed_at is not None:
         await lockout.fail(attempt, {"action": "redeem", "channel": channel}, CODE_MISMATCH)
     await attempt.succeeded()
     existing = await Binding.get_or_none(user_id=user_id, enterprise_id=binding.enterprise_id)

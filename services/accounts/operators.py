@@ -2,8 +2,9 @@
 
 An operator authenticates with a key of its own (only its SHA-256 is stored). The enterprise's
 consent is checked the way a window clerk would: the USCC plus the legal representative's ID
-number, or an agent's authorisation (the agent's name and phone number, matching a live agent
-binding with the reports scope). Wrong details count towards the same lockout as binding.
+number, or an agent's authorisation with the reports scope: the agent code the legal
+representative issued, or the agent's name and phone number matching a redeemed agent binding.
+Wrong details count towards the same lockout as binding.
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ from models.enums import BindingRole, Channel
 from models.user import Binding, Operator
 from services.access import binding_allows
 from services.accounts import lockout
-from services.accounts.bindings import decrypt_phone, enterprise_consents, same_name
+from services.accounts.bindings import (
+    agent_code_consents,
+    decrypt_phone,
+    enterprise_consents,
+    same_name,
+)
 from services.errors import Conflict, Forbidden, InvalidRequest, Unauthorized
 from services.identity import normalise_uscc
 
 CONSENT_MISMATCH = "企业授权核验未通过：身份证号码或经办人信息与登记不符"
+CONSENT_REQUIRED = "请提供企业授权信息：法定代表人身份证号码、经办人授权码，或经办人姓名和手机号码"
 OPERATOR_CHANNELS = (Channel.HALL.value, Channel.TERMINAL.value)
 KEY_PREFIX = "op_"
 _NAME = re.compile(r"[\w\-\u4e00-\u9fff]{1,64}")
@@ -85,30 +92,42 @@ async def _agent_consents(enterprise: Enterprise, name: str, phone: str) -> bool
     )
 
 
+async def _agent_enterprise(uscc: str, code: Any, name: str, phone: str) -> Enterprise | None:
+    """The enterprise, if the agent code (or else the agent's name and phone) authorises
+    its reports."""
+    candidate = await Enterprise.get_or_none(uscc=uscc)
+    if candidate is None:
+        return None
+    if code is not None:
+        allowed = await agent_code_consents(candidate.id, code)
+    else:
+        allowed = await _agent_consents(candidate, name, phone)
+    return candidate if allowed else None
+
+
 async def window_consent(
     redis: Redis, operator: Operator, consent: Any, uscc: str, client_ip: str | None = None
 ) -> Enterprise:
     """The enterprise, once its consent checks out at this window; else 403 (counted)."""
     uscc = normalise_uscc(uscc)
     if not isinstance(consent, dict):
-        raise InvalidRequest("请提供企业授权信息：法定代表人身份证号码，或经办人姓名和手机号码",
-                             code="consent_required")  # fmt: skip
+        raise InvalidRequest(CONSENT_REQUIRED, code="consent_required")
     id_number = consent.get("legal_rep_id_number")
     agent_name, agent_phone = consent.get("agent_name"), consent.get("agent_phone")
+    code = consent.get("agent_code")
     by_id = isinstance(id_number, str) and id_number.strip()
+    by_code = isinstance(code, str) and code.strip()
     by_agent = isinstance(agent_name, str) and isinstance(agent_phone, str)
-    if not by_id and not by_agent:
-        raise InvalidRequest("请提供企业授权信息：法定代表人身份证号码，或经办人姓名和手机号码",
-                             code="consent_required")  # fmt: skip
+    if not by_id and not by_code and not by_agent:
+        raise InvalidRequest(CONSENT_REQUIRED, code="consent_required")
     subject = f"operator:{operator.id}"
     attempt = await lockout.begin(redis, lockout.limits(subject, uscc, client_ip))
     enterprise: Enterprise | None = None
     if by_id:
         enterprise = await enterprise_consents(uscc, None, None, str(id_number).strip())
     else:
-        candidate = await Enterprise.get_or_none(uscc=uscc)
-        if candidate and await _agent_consents(candidate, str(agent_name), str(agent_phone)):
-            enterprise = candidate
+        enterprise = await _agent_enterprise(uscc, code if by_code else None,
+                                             str(agent_name), str(agent_phone))  # fmt: skip
     if enterprise is None:
         detail = {"uscc": uscc, "operator": operator.name}
         await lockout.fail(attempt, detail, CONSENT_MISMATCH)

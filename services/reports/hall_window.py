@@ -72,6 +72,10 @@ async def request_as_operator(
                                 client_ip=client_ip)  # fmt: skip
 
 
+# How consent was given, as the audit records it: the first field the request carries.
+CONSENT_KINDS = (("legal_rep_id_number", "legal_representative"), ("agent_code", "agent_code"))
+
+
 async def issue_at_window(
     redis: Redis, who: StaffIdentity, body: dict[str, Any], client_ip: str
 ) -> dict[str, Any]:
@@ -80,7 +84,7 @@ async def issue_at_window(
     window = await window_of(who)
     asked = await request_as_operator(redis, window, body, client_ip)
     consent = body.get("consent") or {}
-    by = "legal_representative" if consent.get("legal_rep_id_number") else "agent"
+    by = next((how for field, how in CONSENT_KINDS if consent.get(field)), "agent")
     await append_audit(who.actor, "staff.window.report_requested", "report", asked["report_no"],
                        {"window": window.name, "consent": by})  # fmt: skip
     return asked

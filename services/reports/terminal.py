@@ -78,7 +78,9 @@ def visit_body(form: dict[str, str]) -> dict[str, Any]:
     if years not in SPAN_YEARS:
         raise InvalidRequest("请选择近1年、近3年或近5年", code="invalid_span")
     span = years_span(years, clock.today())
-    if form.get("consent") == "agent":
+    if form.get("consent") == "agent_code":
+        consent = {"agent_code": form.get("agent_code", "")}
+    elif form.get("consent") == "agent":
         consent = {"agent_name": form.get("agent_name", ""),
                    "agent_phone": form.get("agent_phone", "")}  # fmt: skip
     else:
