@@ -22,7 +22,7 @@ from services.errors import InvalidRequest
 from services.ingest.push import today_in_china
 from services.objections import lifecycle
 from services.objections.events import requeue_missed
-from services.objections.views import objection_dict
+from services.objections.views import objection_dict, staff_names
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 60
@@ -54,7 +54,8 @@ async def list_routed(request: web.Request) -> web.Response:
 async def _detail(department, objection_id: int) -> web.Response:  # type: ignore[no-untyped-def]
     objection = await lifecycle.objection_for_department(department, objection_id)
     events = await lifecycle.objection_timeline(objection.id)
-    body = objection_dict(objection, today_in_china(), for_enterprise=False, events=events)
+    body = objection_dict(objection, today_in_china(), for_enterprise=False, events=events,
+                          names=await staff_names(events))  # fmt: skip
     return ok(body)
 
 

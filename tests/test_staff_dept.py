@@ -15,8 +15,10 @@ from config import clock
 from config.settings import Settings
 from handlers.app import create_app
 from models.audit import AuditEntry
-from models.objection import Objection
+from models.objection import Objection, ObjectionEvent
 from models.record import Record
+from services.accounts.department_keys import create_department_key
+from services.accounts.mp_sessions import create_session
 from services.objections import lifecycle
 from tests.staff_support import make_staff, sign_in
 from tests.test_objection_report import issued
@@ -101,6 +103,39 @@ async def test_a_clerk_accepts_and_corrects_and_the_next_report_shows_it(
     report = await issued(settings, redis, (await corrected.enterprise).uscc)
     records = report.snapshot["sections"][0]["domains"][0]["records"]
     assert records[0]["decision_no"] == "渝市监罚〔2024〕21号"
+
+
+async def test_a_clerks_events_name_the_person_to_the_department_and_not_to_the_enterprise(
+    cli: TestClient, redis: Redis, settings: Settings
+):
+    objection = await ticket(redis, settings)
+    csrf = await clerk(cli)
+    path = f"/dept/objections/{objection.id}"
+    key = {"Authorization": f"Bearer {(await create_department_key('samr')).key}"}
+    r = await cli.post(f"/api/dept/objections/{objection.id}/accept", headers=key, json={})
+    assert r.status == 200, await r.text()
+    r = await cli.post(f"{path}/ask", data={"csrf_token": csrf, "note": "请补充处罚决定书"},
+                       allow_redirects=False)  # fmt: skip
+    assert r.status == 303, await r.text()
+    person = "dept:samr/staff:handler.samr"
+    actors = (
+        await ObjectionEvent.filter(objection_id=objection.id)
+        .order_by("id")
+        .values_list("actor", flat=True)
+    )
+    assert actors[1:] == ["dept:samr", person]
+    assert await AuditEntry.filter(actor=person, action="objection.ask").exists()
+    assert "（张伟）" in await (await cli.get(path)).text()
+    dept_view = await (await cli.get(f"/api/dept/objections/{objection.id}", headers=key)).json()
+    staff = [e["staff"] for e in dept_view["timeline"]]
+    assert staff == [None, None, {"username": "handler.samr", "name": "张伟"}]
+    session = await create_session(redis, objection.submitted_by_id)  # type: ignore[attr-defined]
+    mine = await cli.get(f"/api/mp/objections/{objection.id}",
+                         headers={"Authorization": f"Bearer {session.token}"})  # fmt: skip
+    text = await mine.text()
+    assert mine.status == 200 and "张伟" not in text and "handler.samr" not in text
+    asked = (await mine.json())["timeline"][2]
+    assert asked["actor"] == "市市场监管局" and "staff" not in asked
 
 
 async def test_a_clerk_of_another_department_cannot_open_or_act_on_the_ticket(

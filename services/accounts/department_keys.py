@@ -18,13 +18,21 @@ _DISPLAY_RANDOM_CHARS = 4
 
 @dataclass(frozen=True)
 class DepartmentIdentity:
-    """The department a request acts for, as established by its key."""
+    """The department a request acts for, as established by its key, or by the sign-in of one
+    of its staff (`staff`, their sign-in name)."""
 
     id: int
     code: str
     name: str
     domains: frozenset[int]  # the domain numbers it may push records for
     key_id: int | None = None
+    staff: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How a ticket's events and the audit trail name who acted: the department, and the
+        person when a person acted."""
+        return f"dept:{self.code}/staff:{self.staff}" if self.staff else f"dept:{self.code}"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ lifecycle itself (403), as for a key of that department.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -26,7 +27,7 @@ from services.accounts.staff import StaffIdentity
 from services.audit import append_audit
 from services.errors import Conflict, Forbidden, InvalidRequest
 from services.objections import lifecycle
-from services.objections.views import objection_dict
+from services.objections.views import objection_dict, staff_names
 
 ACTING_ROLES = frozenset({StaffRole.DEPT_HANDLER, StaffRole.DEPT_ADMIN})
 ACTIONS = ("claim", "accept", "ask", "reject", "resolve", "handover")
@@ -37,7 +38,7 @@ async def department_of(who: StaffIdentity) -> DepartmentIdentity:
     """The department the person works for; Forbidden for people of no department."""
     if not who.department_code:
         raise Forbidden("您的账号不属于任何部门", code="staff_no_department")
-    return await department_by_code(who.department_code)
+    return replace(await department_by_code(who.department_code), staff=who.username)
 
 
 def waiting_due(objection: Objection) -> date | None:
@@ -100,7 +101,8 @@ async def ticket(who: StaffIdentity, objection_id: int, today: date) -> dict[str
     department = await department_of(who)
     objection = await lifecycle.objection_for_department(department, objection_id)
     events = await lifecycle.objection_timeline(objection.id)
-    item = objection_dict(objection, today, for_enterprise=False, events=events)
+    item = objection_dict(objection, today, for_enterprise=False, events=events,
+                          names=await staff_names(events))  # fmt: skip
     item["countdown"], item["late"] = countdown(waiting_due(objection), today)
     acting = who.role in ACTING_ROLES
     status = ObjectionStatus(objection.status)

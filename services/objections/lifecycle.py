@@ -337,7 +337,7 @@ async def accept(
     objection = await objection_for_department(department, objection_id)
     at = _now(now)
     due = Deadlines.from_settings(settings).resolve_due(today_in_china(at), objection.kind)
-    await _transition(redis, objection, actor=f"dept:{department.code}", action="accept",
+    await _transition(redis, objection, actor=department.actor, action="accept",
                       allowed=(S.SUBMITTED,), to=S.ACCEPTED, note=note, now=at,
                       images=images, settings=settings,
                       updates={"accepted_at": at, "resolve_due": due})  # fmt: skip
@@ -357,7 +357,7 @@ async def reject(
     """不予受理, with the reason."""
     note = _text(note, MAX_NOTE_CHARS, "不予受理的理由", required=True)
     objection = await objection_for_department(department, objection_id)
-    await _transition(redis, objection, actor=f"dept:{department.code}", action="reject",
+    await _transition(redis, objection, actor=department.actor, action="reject",
                       allowed=(S.SUBMITTED,), to=S.REJECTED, note=note, now=now,
                       images=images, settings=_settings(settings),
                       updates={"closed_at": _now(now)})  # fmt: skip
@@ -376,7 +376,7 @@ async def hand_over(
     """转交 another department of the same domain; the ticket keeps its state and due dates."""
     objection = await objection_for_department(department, objection_id)
     target = await handover_target(objection.domain_id, department.code, to_department)
-    await _transition(redis, objection, actor=f"dept:{department.code}", action="handover",
+    await _transition(redis, objection, actor=department.actor, action="handover",
                       allowed=OPEN_STATUSES, to=objection.status, note=note, now=now,
                       handed_to=target, updates={"department_id": target.id})  # fmt: skip
     return objection
@@ -394,7 +394,7 @@ async def ask_for_more(
     ticket keeps its state and due dates."""
     note = _text(note, MAX_NOTE_CHARS, "需要补充的材料", required=True)
     objection = await objection_for_department(department, objection_id)
-    await _transition(redis, objection, actor=f"dept:{department.code}", action="ask",
+    await _transition(redis, objection, actor=department.actor, action="ask",
                       allowed=OPEN_STATUSES, to=objection.status, note=note, now=now,
                       updates={})  # fmt: skip
     return objection
@@ -427,14 +427,14 @@ async def resolve(
                 "请在 record 中填写更正或更新后的字段", code="record_changes_required"
             )
         change = await change_record(objection.record_id, changes, now=now,
-                                     department_code=department.code,
+                                     department_code=department.code, actor=department.actor,
                                      ticket_no=objection.ticket_no)  # fmt: skip
     elif record_changes:
         raise Unprocessable(
             "该办理结果不修改记录；异议未指向具体记录时，请通过数据推送接口补充或更正",
             code="record_changes_not_applicable",
         )
-    await _transition(redis, objection, actor=f"dept:{department.code}", action="resolve",
+    await _transition(redis, objection, actor=department.actor, action="resolve",
                       allowed=(S.ACCEPTED,), to=S.RESOLVED, note=note, now=now,
                       images=images, settings=_settings(settings),
                       updates={"resolution": outcome, "resolved_at": _now(now)})  # fmt: skip
@@ -446,7 +446,7 @@ async def close_by_department(
     now: datetime | None = None,
 ) -> Objection:  # fmt: skip
     objection = await objection_for_department(department, objection_id)
-    await _transition(redis, objection, actor=f"dept:{department.code}", action="close",
+    await _transition(redis, objection, actor=department.actor, action="close",
                       allowed=(S.RESOLVED,), to=S.CLOSED, note=note, now=now,
                       updates={"closed_at": _now(now)})  # fmt: skip
     return objection

@@ -66,6 +66,7 @@ async def change_record(
     *,
     department_code: str,
     ticket_no: str,
+    actor: str = "",
     now: datetime | None = None,
 ) -> RecordChange:
     """Apply `changes` (a subset of EDITABLE_FIELDS) to the record as a new version, for the
@@ -115,6 +116,10 @@ async def change_record(
     if outcome.head:
         detail.update(chain_head_id=outcome.head[0], chain_head_hash=outcome.head[1])
     await append_audit(
-        f"dept:{department_code}", "objection.record_changed", "record", str(record.id), detail
+        actor or f"dept:{department_code}",
+        "objection.record_changed",
+        "record",
+        str(record.id),
+        detail,
     )
     return RecordChange(record.id, record.version, batch.public_id)

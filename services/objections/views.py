@@ -5,6 +5,7 @@ Stored file paths never leave the server: attachments are addressed by event and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from models.enums import (
 )
 from models.objection import Objection, ObjectionEvent
 from models.record import Record
+from models.staff import StaffAccount
 from services.objections.due import is_overdue
 from services.objections.lifecycle import ACTION_LABELS
 
@@ -42,17 +44,36 @@ def _files(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def actor_label(actor: str) -> str:
-    """Who acted, as the other side may read it: a department's name, or 企业."""
+    """Who acted, as the enterprise may read it: a department's name (never its clerk's), or
+    企业."""
     kind, _, who = actor.partition(":")
     if kind == "dept":
-        spec = DEPARTMENTS_BY_CODE.get(who)
-        return spec.name if spec else who
+        code = who.partition("/")[0]
+        spec = DEPARTMENTS_BY_CODE.get(code)
+        return spec.name if spec else code
     return "企业"
 
 
-def event_dict(event: ObjectionEvent) -> dict[str, Any]:
+def acting_staff(actor: str) -> str | None:
+    """The sign-in name of the department's person who acted ("dept:samr/staff:zhang.wei"),
+    or None for an API key or the enterprise."""
+    _, _, person = actor.partition("/staff:")
+    return person or None
+
+
+async def staff_names(events: list[ObjectionEvent]) -> dict[str, str]:
+    """The names (姓名) of the staff the events name, by sign-in name."""
+    usernames = {u for u in (acting_staff(e.actor) for e in events) if u}
+    if not usernames:
+        return {}
+    rows = await StaffAccount.filter(username__in=usernames).values_list("username", "name")
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def event_dict(event: ObjectionEvent, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An event; with `names` (the department's own view) also the person who acted."""
     handed = event.handed_to if event.handed_to_id else None
-    return {
+    out = {
         "id": event.id,
         "action": event.action,
         "action_label": ACTION_LABELS.get(event.action, event.action),
@@ -64,6 +85,10 @@ def event_dict(event: ObjectionEvent) -> dict[str, Any]:
         "attachments": _files(event.attachments),
         "time": _time(event.created_at),
     }
+    if names is not None:
+        person = acting_staff(event.actor)
+        out["staff"] = {"username": person, "name": names.get(person, person)} if person else None
+    return out
 
 
 def record_dict(record: Record) -> dict[str, Any]:
@@ -87,8 +112,10 @@ def objection_dict(
     *,
     for_enterprise: bool,
     events: list[ObjectionEvent] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A ticket (its department, enterprise, record and report fetched)."""
+    """A ticket (its department, enterprise, record and report fetched). The department's view
+    (`names` given, from staff_names) says which of its people acted; the enterprise's never."""
     record = objection.record if objection.record_id else None
     domain = DOMAINS_BY_NUMBER.get(objection.domain_id) if objection.domain_id else None
     out: dict[str, Any] = {
@@ -120,5 +147,6 @@ def objection_dict(
     else:
         out["source_ref"] = record.source_ref if record else None
     if events is not None:
-        out["timeline"] = [event_dict(e) for e in events]
+        shown = None if for_enterprise else names
+        out["timeline"] = [event_dict(e, shown) for e in events]
     return out
