@@ -11,7 +11,11 @@ from config.settings import Settings
 
 PAGES = (
     ("工作人员登录", "/staff/login"),
+    ("部门工作台", "/dept/"),
+    ("服务大厅窗口", "/hall/"),
+    ("自助终端", "/terminal/"),
     ("运维视图", "/ops"),
+    ("推广统计", "/ops/stats"),
     ("队列 JSON", "/ops/api/queues"),
     ("监控指标", "/metrics"),
     ("报告核验", "/verify"),
@@ -65,7 +69,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     web_page = (("企业网页端", "/web/"),) if settings.web_enabled else ()
     for label, path in (*web_page, *PAGES):
         print(f"  {label:<8} {base}{path}")
-    print("  工作人员账号用 run.py staff create 创建（运维视图需 --role ops）")
+    print("  工作人员账号用 run.py staff create 创建（见 docs/staff.md）；自助终端首次打开时输入")
+    print("  run.py operator create 名称 --channel terminal 打印的终端密钥")
     print(f"  运维令牌（OPS_TOKEN，仅供抓取 /metrics）见 {settings_source()}")
     if args.with_workers:
         print(f"  队列消费者已随服务启动，并发 {args.with_workers}")
@@ -83,6 +88,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         if demo is not None:
             app[WEB_DEMO_BINDING] = demo
             print(f"  演示企业 {demo['enterprise_name']}：网页端“企业”页已预填其绑定信息")
+        other = demo_with_records_of(settings)
+        if other is not None:
+            print(f"  演示企业 {other['enterprise_name']}（{other['uscc']}）有市市场监管局的记录，"
+                  "可提出异议由 samr 部门办理，也可在窗口、自助终端办理；法定代表人 "
+                  f"{other['legal_rep_name']}，身份证号码 {other['id_number']}")  # fmt: skip
     # access_log=None: the request-id middleware logs every request already, and aiohttp's
     # access logger formats each line even when its level discards it (half the throughput).
     host, port = args.host or settings.host, args.port or settings.port
@@ -99,3 +109,10 @@ def demo_binding_of(settings: Settings) -> dict[str, str] | None:
     from services.demo.seed import demo_binding
 
     return with_database(settings, lambda: demo_binding(settings.id_hash_key))
+
+
+def demo_with_records_of(settings: Settings) -> dict[str, str] | None:
+    """A demo enterprise with 市市场监管局's records, to try an objection and the consoles."""
+    from services.demo.seed import demo_binding_with_records
+
+    return with_database(settings, lambda: demo_binding_with_records(settings.id_hash_key, "samr"))

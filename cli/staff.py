@@ -15,6 +15,10 @@ from cli.common import Commands, command, group, refuse, with_database
 from config.settings import Settings
 
 ROLES = ("dept_viewer", "dept_handler", "dept_admin", "window_operator", "hall_admin", "ops")
+# Where each role works, printed with the new account.
+CONSOLES = {"window_operator": "/hall/", "hall_admin": "/hall/", "ops": "/ops"} | dict.fromkeys(
+    ("dept_viewer", "dept_handler", "dept_admin"), "/dept/"
+)
 
 
 def register(commands: Commands) -> None:
@@ -75,7 +79,8 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
     print("请本人用身份验证器应用扫描下面的二维码（只显示这一次）：")
     print(enrolment_qr(new.provisioning_uri))
     print(f"无法扫码时手动输入密钥：{new.totp_secret}")
-    print("登录地址：/staff/login")
+    console = CONSOLES.get(who.role.value, "/staff/")
+    print(f"登录地址：{settings.public_base_url}/staff/login（登录后进入 {console}）")
     return 0
 
 

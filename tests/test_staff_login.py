@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -101,6 +102,7 @@ async def test_staff_create_prints_the_enrolment_qr_once(db, database_url: str, 
     assert out.returncode == 0, out.stderr
     assert "只显示这一次" in out.stdout and department.name in out.stdout
     assert "█" in out.stdout or "▀" in out.stdout  # the QR code, drawn in the terminal
+    assert re.search(r"登录地址：https?://\S+/staff/login（登录后进入 /dept/）", out.stdout)
     secret = out.stdout.split("手动输入密钥：")[1].split()[0]
     row = await StaffAccount.get(username="zhang.wei")
     assert row.department_id == department.id and secret not in row.totp_secret_encrypted

@@ -478,7 +478,8 @@ async def invite_from_body(redis: Redis, user_id: int, body: dict[str, Any]) -> 
     return {
         "agent": describe_agent(binding),
         "code": code,
-        "message": "请将授权码告知经办人，由其在小程序或公众号中领取；授权码只显示这一次",
+        "message": "请将授权码告知经办人：可在小程序、公众号或网页端领取，"
+        "也可在服务大厅窗口或自助终端办理时出示；授权码只显示这一次",
     }
 
 

@@ -44,6 +44,7 @@ from models.audit import AuditEntry
 from models.catalogue import Department
 from models.enterprise import Enterprise
 from models.enums import PenaltyProcedure, RecordKind, RecordStatus, RelationKind
+from models.record import Record
 from services.audit import append_audit
 from services.demo import names as pools
 from services.errors import Conflict, InvalidRequest
@@ -174,17 +175,32 @@ def demo_id_number(seed: int, enterprise_index: int) -> str:
 DEMO_GROUP_HEAD_INDEX = 17
 
 
-async def demo_binding(id_hash_key: str, seed: int = 7) -> dict[str, str] | None:
-    """What a newcomer types to bind the demo group's head as its legal representative, if the
-    database holds that demo data (seeded with `seed`, hashed under this key); else None."""
-    enterprise = await Enterprise.get_or_none(id=DEMO_GROUP_HEAD_INDEX + 1)
-    person = demo_legal_representative(seed, DEMO_GROUP_HEAD_INDEX)
+async def demo_binding(
+    id_hash_key: str, seed: int = 7, enterprise_id: int = DEMO_GROUP_HEAD_INDEX + 1
+) -> dict[str, str] | None:
+    """What a newcomer types to bind a demo enterprise (the group's head unless told) as its
+    legal representative, if the database holds that demo data (seeded with `seed`, hashed
+    under this key); else None."""
+    enterprise = await Enterprise.get_or_none(id=enterprise_id)
+    person = demo_legal_representative(seed, enterprise_id - 1)
     if enterprise is None or enterprise.legal_rep_id_hash != hash_id_number(
         id_hash_key, person.id_number
     ):
         return None
     return {"uscc": enterprise.uscc, "enterprise_name": enterprise.name,
             "legal_rep_name": enterprise.legal_rep_name, "id_number": person.id_number}  # fmt: skip
+
+
+async def demo_binding_with_records(
+    id_hash_key: str, department_code: str, seed: int = 7
+) -> dict[str, str] | None:
+    """The same for the first demo enterprise holding a record of the department (the group's
+    head has none), so that an objection can be tried from the enterprise to that department's
+    console."""
+    found = await Record.filter(department__code=department_code).order_by("enterprise_id").first()
+    if found is None:
+        return None
+    return await demo_binding(id_hash_key, seed, found.enterprise_id)  # type: ignore[attr-defined]
 
 
 # The USCC alphabet (GB 32100): digits and capitals without I, O, S, V, Z.
