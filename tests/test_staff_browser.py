@@ -200,7 +200,7 @@ async def test_a_window_issues_and_prints_a_report_for_an_agent(hall_site: str, 
         await check_page(page, "hall-search")
         await page.get_by_role("link", name=f"办理 {name}的报告").click()
         assert await page.get_by_label("统一社会信用代码").input_value() == uscc
-        await page.get_by_label("经办人办理（须持有报告范围的授权）").check()
+        await page.get_by_label("经办人凭姓名和手机号码办理（须已领取报告范围的授权）").check()
         await page.get_by_label("经办人姓名").fill("赵六")
         await page.get_by_label("经办人手机号码").fill("13812345678")
         await page.get_by_label("报告用途").select_option(label="债券发行")
