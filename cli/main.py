@@ -16,6 +16,7 @@ from cli import (
     ops,
     reports,
     serve,
+    storage,
     worker,
 )
 from cli.common import load_settings
@@ -23,7 +24,19 @@ from config.logging import setup_logging
 from config.settings import Settings, SettingsError
 
 DESCRIPTION = "YuCredit's one entry point: the service, its workers, and the operators' commands."
-GROUPS = (serve, worker, database, reports, departments, operators, audit, ops, bot, configuration)
+GROUPS = (
+    serve,
+    worker,
+    database,
+    reports,
+    departments,
+    operators,
+    audit,
+    ops,
+    bot,
+    configuration,
+    storage,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,18 +51,18 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         applicant=args.operator,
     )
 
-    async def go() -> Report:
+    async def go() -> tuple[Report, list[Path]]:
         redis = Redis.from_url(settings.redis_url, socket_timeout=5)
         try:
-            return await issue_now(settings, redis, request)
+            report = await issue_now(settings, redis, request)
         finally:
             await redis.aclose()
+        return report, await copy_report_files(settings, report, Path(args.out))
 
     try:
-        report = with_database(settings, go)
+        report, (pdf, png) = with_database(settings, go)
     except ServiceError as exc:
         return refuse(exc.message)
-    pdf, png = copy_report_files(settings, report, Path(args.out))
     print(f"报告编号 {report.number}  核验码 {report.verify_code}")
     print(f"  {pdf}\n  {png}")
     print(f"  核验地址 {report.snapshot['verify_url']}")

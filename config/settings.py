@@ -59,6 +59,10 @@ class Settings:
     link_signing_key: str = ""
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
+    # Which store holds them (infra/storage.py): `fs` (reports_dir, this machine's disk) or
+    # `postgres` (the database, reached by every node). Empty: `postgres` when DATABASE_URL is
+    # PostgreSQL, else `fs`.
+    storage: str = ""
     pdf_engine: str = "typst"
     # The named, versioned rule set that decides what a report includes (config/rule_sets.py).
     report_rule_set: str = "cq-2024-89"

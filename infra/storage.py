@@ -1,16 +1,69 @@
-"""Where issued files live. A local directory now; an object store can replace it."""
+"""Where issued files live: a local directory, or the database every node reaches.
+
+`open_store(settings)` picks one by STORAGE (`fs` or `postgres`); unset, PostgreSQL deployments
+keep files in the database and the embedded SQLite one on disk. Readers get a file as a stream
+of chunks, so serving a download never holds a whole PDF in memory.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+# 256 KiB: a typical report PDF is a handful of chunks, a database row stays small.
+CHUNK_SIZE = 256 * 1024
+STORES = ("fs", "postgres")
 
 
-class ReportStorage(Protocol):
-    def put(self, name: str, data: bytes) -> str: ...
-    def get(self, name: str) -> bytes: ...
+@dataclass(frozen=True)
+class StoredStream:
+    """A stored file being read: its size up front, its bytes chunk by chunk."""
+
+    size: int
+    chunks: AsyncIterator[bytes]
+
+
+class FileStore(Protocol):
+    kind: str
+
+    async def put(self, name: str, data: bytes) -> str: ...
+    async def exists(self, name: str) -> bool: ...
+    async def open(self, name: str) -> StoredStream | None: ...
+    async def names(self) -> list[str]: ...
+
+
+async def read_all(store: FileStore, name: str) -> bytes:
+    """A whole stored file, for the few small uses that need one (a card sent to WeChat)."""
+    stream = await store.open(name)
+    if stream is None:
+        raise FileNotFoundError(name)
+    return b"".join([chunk async for chunk in stream.chunks])
+
+
+def store_kind(settings: Settings) -> str:
+    if settings.storage:
+        return settings.storage
+    return "fs" if settings.is_sqlite else "postgres"
+
+
+def open_store(settings: Settings, kind: str | None = None) -> FileStore:
+    """The store for issued files named by STORAGE (or `kind`), defaulting by database."""
+    chosen = kind or store_kind(settings)
+    if chosen == "fs":
+        return FileSystemStore(settings.reports_dir)
+    if chosen == "postgres":
+        from infra.db_storage import DatabaseStore
+
+        return DatabaseStore()
+    raise ValueError(f"STORAGE must be one of {', '.join(STORES)}, got {chosen!r}")
 
 
 class LocalStorage:
@@ -38,3 +91,45 @@ class LocalStorage:
 
     def get(self, name: str) -> bytes:
         return self._path(name).read_bytes()
+
+
+class FileSystemStore:
+    """The local directory behind the asynchronous interface; disk work runs in threads."""
+
+    kind = "fs"
+
+    def __init__(self, root: Path, chunk_size: int = CHUNK_SIZE) -> None:
+        self.local = LocalStorage(root)
+        self.chunk_size = chunk_size
+
+    async def put(self, name: str, data: bytes) -> str:
+        return await asyncio.to_thread(self.local.put, name, data)
+
+    async def exists(self, name: str) -> bool:
+        return await asyncio.to_thread(self.local._path(name).is_file)
+
+    async def open(self, name: str) -> StoredStream | None:
+        path = self.local._path(name)
+        try:
+            fh = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            return None
+        size = os.fstat(fh.fileno()).st_size
+        return StoredStream(size, self._chunks(fh))
+
+    async def _chunks(self, fh: BinaryIO) -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(fh.read, self.chunk_size):
+                yield chunk
+        finally:
+            fh.close()
+
+    async def names(self) -> list[str]:
+        def listing() -> list[str]:
+            root = self.local.root
+            if not root.is_dir():
+                return []
+            found = (p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+            return sorted(str(p.relative_to(root)) for p in found)
+
+        return await asyncio.to_thread(listing)

@@ -12,4 +12,5 @@ MODEL_MODULES = [
     "models.ingest_batch",
     "models.record_version",
     "models.signing_key",
+    "models.stored_file",
 ]
