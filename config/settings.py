@@ -121,6 +121,10 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_provider_label: str = "法人统一身份认证（开发环境模拟）"
 
+    def __post_init__(self) -> None:
+        if self.storage not in ("", "fs", "postgres"):
+            raise SettingsError(f"STORAGE must be fs or postgres, got {self.storage!r}")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables named like the fields, upper-cased."""

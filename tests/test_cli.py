@@ -34,6 +34,7 @@ CONTRACT = [
     ["ingest", "--department", "samr", "f.csv", "--charset", "gbk", "--show", "5", "--quiet"],
     ["operator", "create", "3号窗口", "--channel", "terminal"],
     ["audit", "verify"],
+    ["storage", "migrate", "--to", "postgres", "--from", "fs"],
     ["ops", "queues"],
     ["wechat", "simulate", "--url", "http://x", "--openid", "o", "--say", "你好", "--plain",
      "--script", "-", "--quiet", "0.5"],

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 from infra.db_storage import DatabaseStore
 from infra.storage import FileSystemStore, open_store, read_all
 from infra.storage_migrate import migrate_files
@@ -20,6 +23,7 @@ from services.reports.verification import signed_download_url
 from tests.test_reports import issued
 from tests.wechat_support import ready_report
 
+ROOT = Path(__file__).resolve().parent.parent
 DATA = bytes(range(256)) * 22  # 5,632 bytes: six chunks of 1,000
 
 
@@ -99,7 +103,9 @@ def test_the_store_defaults_by_database_and_refuses_an_unknown_one(tmp_path: Pat
     assert open_store(postgres).kind == "postgres"
     assert open_store(dataclasses.replace(postgres, storage="fs")).kind == "fs"
     with pytest.raises(ValueError, match="STORAGE"):
-        open_store(dataclasses.replace(sqlite, storage="s3"))
+        open_store(sqlite, "s3")
+    with pytest.raises(SettingsError, match="STORAGE"):
+        Settings.from_env({"STORAGE": "nfs"})
 
 
 async def test_migrating_copies_every_file_verified_and_running_it_again_copies_none(
@@ -121,6 +127,27 @@ async def test_migrating_copies_every_file_verified_and_running_it_again_copies_
     home = await migrate_files(database, back)
     assert home.copied == ["YX1.pdf", "YX1.png"]
     assert (tmp_path / "elsewhere" / "YX1.pdf").read_bytes() == DATA
+
+
+async def test_the_storage_migrate_command_moves_files_and_says_what_it_did(
+    database_url: str, db, tmp_path: Path
+) -> None:
+    await FileSystemStore(tmp_path / "reports").put("YX1.pdf", DATA)
+    env = {**os.environ, "DATABASE_URL": database_url, "REPORTS_DIR": str(tmp_path / "reports"),
+           "YUCREDIT_SECRETS_FILE": str(tmp_path / "secrets.env"), "STORAGE": "fs"}  # fmt: skip
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "run.py", "storage", "migrate", *argv], cwd=ROOT,
+                              env=env, capture_output=True, text=True)  # fmt: skip
+
+    moved = run("--to", "postgres")
+    assert moved.returncode == 0, moved.stderr
+    assert "复制 1 个文件，已存在且一致 0 个，校验失败 0 个" in moved.stdout
+    assert await read_all(DatabaseStore(), "YX1.pdf") == DATA
+    again = run("--to", "postgres")
+    assert "复制 0 个文件，已存在且一致 1 个" in again.stdout, again.stdout + again.stderr
+    same = run("--to", "fs")
+    assert same.returncode == 2 and "源存储与目标存储相同" in same.stderr
 
 
 def _node(settings: Settings, tmp_path: Path, name: str, storage: str) -> Settings:
