@@ -32,9 +32,8 @@ def register(commands: Commands) -> None:
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
     """Issue a report inline, as a service-hall window does, and write the PDF and PNG."""
-    from redis.asyncio import Redis
-
     from models.report import Report
+    from queues.connection import connect_redis
     from services.errors import ServiceError
     from services.reports.inline import copy_report_files, issue_now
     from services.reports.issuing import ReportRequest
@@ -52,7 +51,7 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     async def go() -> tuple[Report, list[Path]]:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+        redis = connect_redis(settings.redis_target, socket_timeout=5)
         try:
             report = await issue_now(settings, redis, request)
         finally:

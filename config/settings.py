@@ -39,6 +39,10 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str = f"sqlite://{VAR_DIR / 'yucredit.db'}"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel: the sentinels ("host:port,host:port") and the master's service
+    # name. When set they replace REDIS_URL's host (its database number still applies).
+    redis_sentinels: str = ""
+    redis_service: str = "yucredit"
     public_base_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -136,6 +140,15 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def redis_target(self) -> str:
+        """What every Redis client connects to: REDIS_URL, or the Sentinel-managed master."""
+        if not self.redis_sentinels:
+            return self.redis_url
+        db = urlsplit(self.redis_url).path.strip("/") or "0"
+        hosts = ",".join(h.strip() for h in self.redis_sentinels.split(",") if h.strip())
+        return f"redis+sentinel://{hosts}/{self.redis_service}/{db}"
 
     @property
     def is_sqlite(self) -> bool:
