@@ -5,6 +5,8 @@ Every /verify answer is `Cache-Control: no-store`: a verdict is as of the moment
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS, SIGNER
@@ -113,8 +115,10 @@ async def download(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": content_type})
     response.content_length = stream.size
     await response.prepare(request)
-    async for chunk in stream.chunks:
-        await response.write(chunk)
+    # A client that goes away mid-download closes the stream (and its file) at once.
+    async with aclosing(stream.chunks) as chunks:
+        async for chunk in chunks:
+            await response.write(chunk)
     await response.write_eof()
     return response
 

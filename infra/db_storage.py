@@ -8,7 +8,7 @@ query, so a download's memory is a chunk, whatever the file's size.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from tortoise.transactions import in_transaction
 
@@ -49,7 +49,7 @@ class DatabaseStore:
             return None
         return StoredStream(stored.size, self._chunks(stored.sha256, stored.chunks))
 
-    async def _chunks(self, digest: str, count: int) -> AsyncIterator[bytes]:
+    async def _chunks(self, digest: str, count: int) -> AsyncGenerator[bytes, None]:
         for seq in range(count):
             yield await self.read_chunk(digest, seq)
 

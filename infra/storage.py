@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -28,7 +28,7 @@ class StoredStream:
     """A stored file being read: its size up front, its bytes chunk by chunk."""
 
     size: int
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
 
 
 class FileStore(Protocol):
@@ -117,7 +117,7 @@ class FileSystemStore:
         size = os.fstat(fh.fileno()).st_size
         return StoredStream(size, self._chunks(fh))
 
-    async def _chunks(self, fh: BinaryIO) -> AsyncIterator[bytes]:
+    async def _chunks(self, fh: BinaryIO) -> AsyncGenerator[bytes, None]:
         try:
             while chunk := await asyncio.to_thread(fh.read, self.chunk_size):
                 yield chunk

@@ -35,12 +35,13 @@ def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, int]:
 class SentinelRedis(Redis):
     """The master of a Sentinel service; closing it closes the clients of the sentinels too."""
 
-    sentinel: Sentinel | None = None
+    # Not `sentinel`: that name is the SENTINEL command on every client.
+    sentinels_client: Sentinel | None = None
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         await super().aclose(close_connection_pool)
-        if self.sentinel is not None:
-            for client in self.sentinel.sentinels:
+        if self.sentinels_client is not None:
+            for client in self.sentinels_client.sentinels:
                 await client.aclose()
 
 
@@ -59,5 +60,5 @@ def connect_redis(url: str, **options: Any) -> Redis:
     client: SentinelRedis = sentinel.master_for(
         service, redis_class=SentinelRedis, db=db, **options
     )
-    client.sentinel = sentinel
+    client.sentinels_client = sentinel
     return client
