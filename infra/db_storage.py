@@ -17,10 +17,13 @@ from models.stored_file import BlobChunk, StoredFile
 
 
 class DatabaseStore:
+    """Files under one name prefix (`namespace`, e.g. "reports/"), so that areas stay apart."""
+
     kind = "postgres"
 
-    def __init__(self, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(self, chunk_size: int = CHUNK_SIZE, namespace: str = "") -> None:
         self.chunk_size = chunk_size
+        self.namespace = namespace
 
     async def put(self, name: str, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
@@ -34,17 +37,24 @@ class DatabaseStore:
                 ignore_conflicts=True,
             )
             await StoredFile.bulk_create(
-                [StoredFile(name=name, sha256=digest, size=len(data), chunks=len(pieces))],
+                [
+                    StoredFile(
+                        name=self.namespace + name,
+                        sha256=digest,
+                        size=len(data),
+                        chunks=len(pieces),
+                    )
+                ],
                 on_conflict=["name"],
                 update_fields=["sha256", "size", "chunks", "stored_at"],
             )
         return name
 
     async def exists(self, name: str) -> bool:
-        return await StoredFile.exists(name=name)
+        return await StoredFile.exists(name=self.namespace + name)
 
     async def open(self, name: str) -> StoredStream | None:
-        stored = await StoredFile.get_or_none(name=name)
+        stored = await StoredFile.get_or_none(name=self.namespace + name)
         if stored is None:
             return None
         return StoredStream(stored.size, self._chunks(stored.sha256, stored.chunks))
@@ -60,4 +70,16 @@ class DatabaseStore:
         return bytes(rows[0])  # type: ignore[arg-type]
 
     async def names(self) -> list[str]:
-        return list(await StoredFile.all().order_by("name").values_list("name", flat=True))  # type: ignore[arg-type]
+        found = StoredFile.filter(name__startswith=self.namespace).order_by("name")
+        names: list[str] = await found.values_list("name", flat=True)  # type: ignore[assignment]
+        return [name[len(self.namespace) :] for name in names]
+
+    async def delete(self, name: str) -> None:
+        async with in_transaction():
+            stored = await StoredFile.get_or_none(name=self.namespace + name)
+            if stored is None:
+                return
+            await stored.delete()
+            # The blob goes with its last name.
+            if not await StoredFile.exists(sha256=stored.sha256):
+                await BlobChunk.filter(sha256=stored.sha256).delete()

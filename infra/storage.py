@@ -1,8 +1,10 @@
-"""Where issued files live: a local directory, or the database every node reaches.
+"""Where issued files and objection images live: a local directory, or the database every node
+reaches.
 
-`open_store(settings)` picks one by STORAGE (`fs` or `postgres`); unset, PostgreSQL deployments
-keep files in the database and the embedded SQLite one on disk. Readers get a file as a stream
-of chunks, so serving a download never holds a whole PDF in memory.
+`open_store(settings, area=...)` picks one by STORAGE (`fs` or `postgres`); unset, PostgreSQL
+deployments keep files in the database and the embedded SQLite one on disk. Each area (issued
+reports, objection images) is a directory of its own on disk and a name prefix in the database.
+Readers get a file as a stream of chunks, so serving a download never holds a whole PDF in memory.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 # 256 KiB: a typical report PDF is a handful of chunks, a database row stays small.
 CHUNK_SIZE = 256 * 1024
 STORES = ("fs", "postgres")
+AREAS = ("reports", "objections")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class FileStore(Protocol):
     async def exists(self, name: str) -> bool: ...
     async def open(self, name: str) -> StoredStream | None: ...
     async def names(self) -> list[str]: ...
+    async def delete(self, name: str) -> None: ...
 
 
 async def read_all(store: FileStore, name: str) -> bytes:
@@ -54,15 +58,18 @@ def store_kind(settings: Settings) -> str:
     return "fs" if settings.is_sqlite else "postgres"
 
 
-def open_store(settings: Settings, kind: str | None = None) -> FileStore:
-    """The store for issued files named by STORAGE (or `kind`), defaulting by database."""
+def open_store(settings: Settings, kind: str | None = None, area: str = "reports") -> FileStore:
+    """The store of an area (`reports` or `objections`) named by STORAGE (or `kind`)."""
     chosen = kind or store_kind(settings)
+    if area not in AREAS:
+        raise ValueError(f"unknown storage area {area!r}")
     if chosen == "fs":
-        return FileSystemStore(settings.reports_dir)
+        root = settings.reports_dir if area == "reports" else settings.objection_files_dir
+        return FileSystemStore(root)
     if chosen == "postgres":
         from infra.db_storage import DatabaseStore
 
-        return DatabaseStore()
+        return DatabaseStore(namespace=f"{area}/")
     raise ValueError(f"STORAGE must be one of {', '.join(STORES)}, got {chosen!r}")
 
 
@@ -133,3 +140,19 @@ class FileSystemStore:
             return sorted(str(p.relative_to(root)) for p in found)
 
         return await asyncio.to_thread(listing)
+
+    async def delete(self, name: str) -> None:
+        def remove() -> None:
+            path = self.local._path(name)
+            path.unlink(missing_ok=True)
+            # Directories the file was alone in go too (the root stays).
+            root = self.local.root.resolve()
+            for parent in path.parents:
+                if parent == root or root not in parent.parents:
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+
+        await asyncio.to_thread(remove)

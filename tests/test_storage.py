@@ -54,6 +54,36 @@ async def test_equal_bytes_under_two_names_are_one_blob_and_a_name_can_be_rewrit
     assert await read_all(store, empty) == b""
 
 
+async def test_deleting_a_name_keeps_a_blob_another_name_still_holds(db) -> None:
+    store = DatabaseStore(chunk_size=1000, namespace="objections/")
+    await store.put("YY1/a/01.png", DATA)
+    await store.put("YY2/b/01.png", DATA)
+    digest = hashlib.sha256(DATA).hexdigest()
+    await store.delete("YY1/a/01.png")
+    assert await store.names() == ["YY2/b/01.png"]
+    assert await BlobChunk.filter(sha256=digest).count() == 6
+    await store.delete("YY2/b/01.png")
+    await store.delete("YY2/b/01.png")  # twice is harmless
+    assert await BlobChunk.filter(sha256=digest).count() == 0
+    assert await DatabaseStore(namespace="reports/").names() == []
+
+
+async def test_the_areas_keep_apart_in_the_database_and_on_disk(
+    db, settings: Settings, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(settings, objection_files_dir=tmp_path / "objections")
+    for kind in ("fs", "postgres"):
+        reports = open_store(settings, kind, area="reports")
+        photos = open_store(settings, kind, area="objections")
+        await photos.put("YY1/a/01.png", b"photo")
+        assert await reports.names() == [] and await photos.names() == ["YY1/a/01.png"]
+        await photos.delete("YY1/a/01.png")
+        assert await photos.names() == []
+    assert not any(settings.objection_files_dir.iterdir())  # the emptied folders went too
+    with pytest.raises(ValueError):
+        open_store(settings, area="elsewhere")
+
+
 async def test_reading_fetches_one_chunk_at_a_time_as_the_reader_asks(
     db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,7 +163,9 @@ async def test_the_storage_migrate_command_moves_files_and_says_what_it_did(
     database_url: str, db, tmp_path: Path
 ) -> None:
     await FileSystemStore(tmp_path / "reports").put("YX1.pdf", DATA)
+    await FileSystemStore(tmp_path / "objections").put("YY1/a1/01.png", b"\x89PNG photo")
     env = {**os.environ, "DATABASE_URL": database_url, "REPORTS_DIR": str(tmp_path / "reports"),
+           "OBJECTION_FILES_DIR": str(tmp_path / "objections"),
            "YUCREDIT_SECRETS_FILE": str(tmp_path / "secrets.env"), "STORAGE": "fs"}  # fmt: skip
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -142,10 +174,15 @@ async def test_the_storage_migrate_command_moves_files_and_says_what_it_did(
 
     moved = run("--to", "postgres")
     assert moved.returncode == 0, moved.stderr
-    assert "复制 1 个文件，已存在且一致 0 个，校验失败 0 个" in moved.stdout
-    assert await read_all(DatabaseStore(), "YX1.pdf") == DATA
+    assert moved.stdout.splitlines() == [
+        "存储迁移 报告文件 fs → postgres：复制 1 个文件，已存在且一致 0 个，校验失败 0 个",
+        "存储迁移 异议附件 fs → postgres：复制 1 个文件，已存在且一致 0 个，校验失败 0 个",
+    ]
+    assert await read_all(DatabaseStore(namespace="reports/"), "YX1.pdf") == DATA
+    photo = await read_all(DatabaseStore(namespace="objections/"), "YY1/a1/01.png")
+    assert photo == b"\x89PNG photo"
     again = run("--to", "postgres")
-    assert "复制 0 个文件，已存在且一致 1 个" in again.stdout, again.stdout + again.stderr
+    assert again.stdout.count("复制 0 个文件，已存在且一致 1 个") == 2, again.stdout + again.stderr
     same = run("--to", "fs")
     assert same.returncode == 2 and "源存储与目标存储相同" in same.stderr
 
@@ -178,7 +215,7 @@ async def test_a_report_rendered_on_node_a_downloads_through_node_b(
     assert hashlib.sha256(body).hexdigest() == report.pdf_sha256
     card = await _download(aiohttp_client, node_b, report, "png")
     assert card.status == 200 and (await card.read())[:4] == b"\x89PNG"
-    assert await StoredFile.filter(name=report.pdf_path).exists()
+    assert await StoredFile.filter(name=f"reports/{report.pdf_path}").exists()
 
 
 async def test_on_local_disks_node_b_cannot_serve_node_a_s_report(
@@ -198,7 +235,7 @@ async def test_a_download_is_written_out_chunk_by_chunk_as_it_is_read(
     node = _node(settings, tmp_path, "node", "postgres")
     report = await ready_report(node)
     big = bytes(range(256)) * 4096 * 3  # 3 MiB: twelve chunks
-    await DatabaseStore().put(report.pdf_path, big)
+    await open_store(node).put(report.pdf_path, big)
     events: list[str] = []
     read_chunk, write = DatabaseStore.read_chunk, web.StreamResponse.write
 
