@@ -62,7 +62,14 @@ async def detail(request: web.Request) -> web.Response:
     return await _detail(await require_department(request), path_id(request))
 
 
-ACTIONS = ("accept", "reject", "resolve", "handover", "close")
+# Each action and the fields of its form (images aside).
+ACTIONS = {
+    "accept": ("note",),
+    "reject": ("note",),
+    "resolve": ("resolution", "note", "record"),
+    "handover": ("department", "note"),
+    "close": ("note",),
+}
 
 
 def _action(action: str) -> Handler:
@@ -77,7 +84,7 @@ def _action(action: str) -> Handler:
 async def act(request: web.Request, action: str) -> web.Response:
     department = await require_department(request)
     objection_id = path_id(request)
-    form = await read_form(request)
+    form = await read_form(request, ACTIONS[action])
     redis, settings = request.app[REDIS], request.app[SETTINGS]
     note = form.text("note")
     if action == "accept":

@@ -50,8 +50,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    """A numeric id from the path; 404 for anything else (as for an unknown id)."""
+    """A numeric id from the path; 404 for anything else (as for an unknown id). ASCII digits
+    only: "¹" is a digit to str.isdigit() but not to int()."""
     value = request.match_info[name]
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise web.HTTPNotFound()
     return int(value)

@@ -19,7 +19,7 @@ CHART_WIDTH = 720
 
 def _days(request: web.Request) -> int:
     raw = request.query.get("days", "") or str(DEFAULT_DAYS)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_DAYS:
         raise InvalidRequest(f"days 应为 1 至 {MAX_DAYS} 的整数", code="invalid_days")
     return int(raw)
 

@@ -78,6 +78,20 @@ async def test_a_non_ascii_link_signature_is_refused_not_a_500(cli, signature: s
     assert r.status == 403 and (await r.json())["code"] == "link_invalid"
 
 
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        ("/api/mp/reports/%C2%B9", "mp"),
+        ("/api/mp/objections/%C2%B9", "mp"),
+        ("/api/hall/reports/%C2%B2", "hall"),
+        ("/api/dept/objections/%C2%B9/events/1/attachments/1", "dept"),
+    ],
+)
+async def test_a_superscript_digit_as_an_id_is_a_plain_404_not_a_500(cli, callers, path, who):  # type: ignore[no-untyped-def]
+    r = await cli.get(path, headers=callers[who])
+    assert r.status == 404 and (await r.json())["code"] == "not_found", await r.text()
+
+
 async def test_a_non_ascii_verification_code_is_a_plain_404(cli):  # type: ignore[no-untyped-def]
     r = await cli.get(
         "/verify/YX20260101000001?c=%C3%A9%ED%B0%80", headers={"Accept": "application/json"}

@@ -125,6 +125,7 @@ OPS = {"Authorization": "Bearer test-ops-token"}
         ("/ops/api/dead/notify?limit=%EF%BC%95", "invalid_limit"),  # a full-width 5
         ("/ops/api/dead/nothing", "unknown_stream"),
         ("/ops/api/stats?days=x", "invalid_days"),
+        ("/ops/api/stats?days=%C2%B9", "invalid_days"),  # a superscript 1: a digit, not a number
     ],
 )
 async def test_every_ops_parameter_is_checked(cli: TestClient, path: str, code: str) -> None:

@@ -283,6 +283,21 @@ async def test_an_empty_batch_is_answered_with_zero_counts(cli, key):
     assert status == 200 and answer["counts"]["received"] == 0, answer
 
 
+@pytest.mark.parametrize("header_end", ["", "\r\n"])
+async def test_an_empty_csv_batch_is_its_header_line(cli, key, header_end: str):
+    header = ",".join(record_row("x", "R-1"))
+    status, answer = await push_records(cli, key, (header + header_end).encode(), CSV)
+    assert status == 200 and answer["counts"]["received"] == 0, answer
+
+
+@pytest.mark.parametrize("body", [b"", b"\r\n\r\n"])
+async def test_a_csv_body_without_its_header_line_is_refused(cli, key, body: bytes):
+    status, answer = await push_records(cli, key, body, CSV)
+    assert status == 400 and answer["code"] == "invalid_header", answer
+    assert "第一行须为列名" in answer["message"]
+    assert (await IngestBatch.get()).status == "refused"  # not a push that keeps a date current
+
+
 async def test_each_batch_is_recorded_with_its_counts_by_reason(cli, usccs, key):
     rows = [record_row(usccs[0], "R-1"), record_row("bad", "R-2"), record_row("bad", "R-3")]
     _, answer = await push_records(cli, key, ndjson(rows))

@@ -110,7 +110,7 @@ async def test_a_custom_span_before_2020_is_refused_in_chinese(mp_cli, fake_wech
     await _bound(mp_cli, fake_wechat)
     form = {"uscc": ENTERPRISES["A"][0], "span": "custom", "from": "2019-06-01", "to": ""}
     r = await post_form(mp_cli, "/web/reports/confirm", form)
-    assert r.status == 400 and "不能早于2020年1月1日" in await r.text()
+    assert r.status == 422 and "不能早于2020年1月1日" in await r.text()
 
 
 async def test_asking_records_a_web_report_and_shows_its_status(mp_cli, fake_wechat):

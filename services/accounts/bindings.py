@@ -39,7 +39,7 @@ from services.access import SCOPES, binding_is_live, live_bindings
 from services.accounts import lockout
 from services.accounts.lockout import BindingFailed
 from services.audit import append_audit
-from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
 from services.identity import id_number_matches, normalise_uscc
 from services.masking import mask_phone
 from services.ratelimit import check_rate
@@ -127,8 +127,9 @@ def same_name(given: str, stored: str) -> bool:
 
 def _text(value: Any, field: str, label: str, max_length: int) -> str:
     text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise InvalidRequest(f"请填写{label}", code="missing_field", field=field)
+    if not text:  # absent is a malformed request; spaces only, text a rule refuses
+        error = Unprocessable if isinstance(value, str) and value else InvalidRequest
+        raise error(f"请填写{label}", code="missing_field", field=field)
     if len(text) > max_length:
         raise InvalidRequest(f"{label}过长", code="field_too_long", field=field)
     return text
@@ -231,9 +232,9 @@ def _check_expiry(expires_at: datetime) -> datetime:
         expires_at = expires_at.replace(tzinfo=CHINA)  # what a user in Chongqing means
     now = clock.utc_now()
     if expires_at <= now:
-        raise InvalidRequest("授权截止时间应晚于当前时间", code="invalid_expiry")
+        raise Unprocessable("授权截止时间应晚于当前时间", code="invalid_expiry")
     if expires_at > now + MAX_AGENT_TERM:
-        raise InvalidRequest("授权期限最长一年", code="invalid_expiry")
+        raise Unprocessable("授权期限最长一年", code="invalid_expiry")
     return expires_at
 
 
@@ -412,7 +413,9 @@ async def enterprise_to_bind(user_id: int, uscc: str) -> dict[str, Any] | None:
 
 
 def parse_expiry(value: Any) -> datetime:
-    """An ISO date (the authorisation lasts to the end of that day, Beijing time) or date-time."""
+    """An ISO date (the authorisation lasts to the end of that day, Beijing time) or date-time.
+    Not text: 400; text that is neither: 422 (the document says only "text")."""
+    error = Unprocessable if isinstance(value, str) else InvalidRequest
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -422,8 +425,7 @@ def parse_expiry(value: Any) -> datetime:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             pass
-    raise InvalidRequest("授权截止时间格式有误，请使用“年-月-日”，例如 2027-06-30",
-                         code="invalid_expiry")  # fmt: skip
+    raise error("授权截止时间格式有误，请使用“年-月-日”，例如 2027-06-30", code="invalid_expiry")
 
 
 def _field(body: dict[str, Any], name: str) -> str:

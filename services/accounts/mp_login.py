@@ -118,9 +118,12 @@ async def login(
     redis: Redis, http: aiohttp.ClientSession, settings: Settings, code: str, client: str = ""
 ) -> LoginResult:
     """Log a mini-program user in with a wx.login() code; audited."""
-    code = (code or "").strip() if isinstance(code, str) else ""
-    if not code or len(code) > CODE_MAX_LENGTH:
+    given = code if isinstance(code, str) else ""
+    code = given.strip()
+    if not given or len(code) > CODE_MAX_LENGTH:
         raise InvalidRequest("请提供 wx.login() 返回的登录凭证 code", code="code_required")
+    if not code:  # spaces only: no code WeChat ever issued, refused as WeChat would refuse it
+        raise wechat_error(40029)
     await _claim_code(redis, code)
     try:
         wx = await code2session(http, settings, code)

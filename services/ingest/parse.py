@@ -64,6 +64,14 @@ class MalformedBody(ServiceError):
     message = "文件格式有误，无法逐行读取"
 
 
+class MalformedCsv(MalformedBody):
+    """Text after the CSV header, as the API document allows, whose quoting cannot be split
+    into records (a file cut off inside a quoted field): refused whole as unprocessable."""
+
+    status = 422
+    code = "malformed_csv"
+
+
 @dataclass(frozen=True)
 class IngestLimits:
     max_bytes: int | None = 64 * 1024 * 1024
@@ -254,6 +262,8 @@ def _scan_csv(file: IO[bytes], encoding: str, limits: IngestLimits) -> BodyShape
             continue
         rows += 1
         _check_row_count(rows, limits)
+    if not header:  # an empty batch still names its columns
+        _check_header([], 1)
     return BodyShape("csv", encoding, rows, header)
 
 
@@ -371,10 +381,9 @@ def _csv_records(file: IO[bytes], encoding: str) -> Iterator[tuple[int, list[str
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise MalformedBody(
+                raise MalformedCsv(
                     f"CSV 在第 {reader.line_num} 行附近无法解析（{_csv_reason(exc)}），"
                     "文件可能被截断或引号不成对；整批未写入",
-                    code="malformed_csv",
                     line=reader.line_num,
                 ) from None
             start, previous_end = previous_end + 1, reader.line_num
@@ -399,9 +408,7 @@ def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
         if not line:
             return
         if len(line) > _MAX_CSV_LINE_CHARS:
-            raise MalformedBody(
-                "CSV 中有超过 1 MB 的行，不是可读取的记录文件；整批未写入", code="malformed_csv"
-            )
+            raise MalformedCsv("CSV 中有超过 1 MB 的行，不是可读取的记录文件；整批未写入")
         yield line
 
 

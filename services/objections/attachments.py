@@ -16,7 +16,7 @@ from typing import Any
 
 from config.settings import Settings
 from infra.storage import FileStore, open_store, read_all
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, Unprocessable
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGES = 9
@@ -51,13 +51,13 @@ def validate_image(filename: str, data: bytes) -> str:
         raise too_large(filename)
     kind = next((t for magic, t in _MAGIC if data.startswith(magic)), None)
     if kind is None:
-        raise InvalidRequest(
+        raise Unprocessable(
             f"文件“{name}”不是 JPEG 或 PNG 图片，仅支持上传 JPEG、PNG 格式的图片",
             code="image_not_supported",
         )
     if not name.lower().endswith(_EXTENSIONS[kind]):
         wanted = "、".join(_EXTENSIONS[kind])
-        raise InvalidRequest(
+        raise Unprocessable(
             f"文件“{name}”的扩展名与内容不符：内容是 {_TYPE_NAMES[kind]} 图片，扩展名应为 {wanted}",
             code="image_extension_mismatch",
         )

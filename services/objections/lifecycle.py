@@ -36,7 +36,7 @@ from models.record import Record
 from services.access import binding_allows, live_bindings, require_scope
 from services.accounts.department_keys import DepartmentIdentity
 from services.audit import append_audit
-from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from services.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unprocessable
 from services.ingest.push import today_in_china
 from services.objections.attachments import AttachmentStore, validate_image, validate_images
 from services.objections.due import OPEN_STATUSES, Deadlines
@@ -100,13 +100,15 @@ def _kind(kind: str) -> ObjectionKind:
 
 
 def _text(value: str, limit: int, label: str, required: bool) -> str:
+    """The text, trimmed. Blank and formula-like texts are refused as rules (422): whether a
+    text is needed can hang on another field (a resolution that must be explained)."""
     text = (value or "").strip()
     if required and not text:
-        raise InvalidRequest(f"请填写{label}", code="text_required")
+        raise Unprocessable(f"请填写{label}", code="text_required")
     if len(text) > limit:
         raise InvalidRequest(f"{label}不能超过 {limit} 个字", code="text_too_long")
     if starts_like_formula(text):  # departments export tickets to spreadsheets
-        raise InvalidRequest(
+        raise Unprocessable(
             f"{label}不能以 = + - @ 开头（可能被电子表格当作公式执行）", code="formula_injection"
         )
     return text
@@ -400,14 +402,14 @@ async def resolve(
     change = None
     if outcome in CHANGES_RECORD and objection.record_id is not None:
         if not changes:
-            raise InvalidRequest(
+            raise Unprocessable(
                 "请在 record 中填写更正或更新后的字段", code="record_changes_required"
             )
         change = await change_record(objection.record_id, changes, now=now,
                                      department_code=department.code,
                                      ticket_no=objection.ticket_no)  # fmt: skip
     elif record_changes:
-        raise InvalidRequest(
+        raise Unprocessable(
             "该办理结果不修改记录；异议未指向具体记录时，请通过数据推送接口补充或更正",
             code="record_changes_not_applicable",
         )
@@ -437,7 +439,7 @@ def _resolution(kind: ObjectionKind | str, value: str) -> ObjectionResolution:
         outcome = None
     if outcome not in allowed:
         names = "、".join(f"{r.value}（{r.label}）" for r in allowed)
-        raise InvalidRequest(
+        raise Unprocessable(
             f"{ObjectionKind(kind).label}类异议的办理结果应为：{names}", code="invalid_resolution"
         )
     return outcome

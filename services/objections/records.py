@@ -23,7 +23,7 @@ from models.ingest_batch import IngestBatch
 from models.record import Record
 from services.accounts.department_keys import department_by_code
 from services.audit import append_audit
-from services.errors import Forbidden, InvalidRequest
+from services.errors import Forbidden, Unprocessable
 from services.ingest.parse import RawRow, Rejection
 from services.ingest.push import today_in_china
 from services.ingest.store import write_chunk
@@ -73,7 +73,7 @@ async def change_record(
     to another one does not let that one rewrite the first one's record (Forbidden)."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
-        raise InvalidRequest(
+        raise Unprocessable(
             f"只能修改以下字段：{'、'.join(EDITABLE_FIELDS)}；不能修改：{'、'.join(unknown)}",
             code="record_field_not_editable",
         )
@@ -90,9 +90,9 @@ async def change_record(
     validator = RowValidator(department.code, department.domains, today_in_china(now))
     row = validator.check(RawRow(1, values, 0))
     if isinstance(row, Rejection):
-        raise InvalidRequest(row.message, code=row.code, field=row.field)
+        raise Unprocessable(row.message, code=row.code, field=row.field)
     if row.content_hash == record.content_hash:
-        raise InvalidRequest(
+        raise Unprocessable(
             "修改后的内容与现有记录相同，请填写需要修改的内容", code="record_unchanged"
         )
     row.enterprise_id = record.enterprise_id

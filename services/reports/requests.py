@@ -309,11 +309,20 @@ async def report_for_operator(
     return await _describe(settings, report)
 
 
+def _whole(value: Any, default: int) -> int:
+    # Digits only: int() would also take " 5", "+5", "1_0" and "٥", which are no page numbers.
+    if value is None:
+        return default
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidRequest("分页参数应为正整数", code="invalid_page")
+
+
 def page_params(page: Any, page_size: Any) -> tuple[int, int]:
-    try:
-        p, size = int(page or 1), int(page_size or 20)
-    except (TypeError, ValueError):
-        raise InvalidRequest("分页参数应为正整数", code="invalid_page") from None
+    """Page and size, absent ones defaulted; an empty ?page= is not a number, so it is refused."""
+    p, size = _whole(page, 1), _whole(page_size, 20)
     if not 1 <= p <= MAX_PAGE or not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"分页参数有误：页码从1开始，每页1至{MAX_PAGE_SIZE}条",
                              code="invalid_page")  # fmt: skip
@@ -325,8 +334,8 @@ async def history_for_user(
     status: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The user's own requests, newest first, for the enterprises they still may ask about;
-    optionally only those in one status."""
-    if uscc:
+    optionally only those in one status. An empty uscc is refused, not read as "all"."""
+    if uscc is not None:
         enterprise_ids = [(await _enterprise_for(user_id, uscc)).id]
     else:
         bindings = await Binding.filter(user_id=user_id)

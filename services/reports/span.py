@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, Unprocessable
 
 DEFAULT_YEARS = 3
 
@@ -47,15 +47,15 @@ def check_span(start: date | str | None, end: date | str | None, today: date) ->
         EARLIEST_DATE, _years_before(end_day, DEFAULT_YEARS) + timedelta(days=1)
     )
     if start_day < EARLIEST_DATE:
-        raise InvalidRequest(
+        raise Unprocessable(
             "查询起始日期不能早于2020年1月1日：出证机关报送的是2020年1月1日以来的违法违规信息",
             code="span_before_2020",
             field="from",
         )
     if end_day > today:
-        raise InvalidRequest("查询截止日期不能晚于今天", code="span_in_future", field="to")
+        raise Unprocessable("查询截止日期不能晚于今天", code="span_in_future", field="to")
     if start_day > end_day:
-        raise InvalidRequest("查询起始日期不能晚于截止日期", code="span_reversed", field="from")
+        raise Unprocessable("查询起始日期不能晚于截止日期", code="span_reversed", field="from")
     return Span(start_day, end_day)
 
 
