@@ -16,6 +16,7 @@ from cli import (
     ops,
     reports,
     serve,
+    staff,
     storage,
     worker,
 )
@@ -25,18 +26,9 @@ from config.settings import Settings, SettingsError
 
 DESCRIPTION = "YuCredit's one entry point: the service, its workers, and the operators' commands."
 GROUPS = (
-    serve,
-    worker,
-    database,
-    reports,
-    departments,
-    operators,
-    audit,
-    ops,
-    bot,
-    configuration,
-    storage,
-)
+    serve, worker, database, reports, departments, operators, staff, audit, ops, bot,
+    configuration, storage,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

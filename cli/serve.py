@@ -10,6 +10,7 @@ from config.secrets import DEV_SECRETS_FILE
 from config.settings import Settings
 
 PAGES = (
+    ("工作人员登录", "/staff/login"),
     ("运维视图", "/ops"),
     ("队列 JSON", "/ops/api/queues"),
     ("监控指标", "/metrics"),
@@ -64,7 +65,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     web_page = (("企业网页端", "/web/"),) if settings.web_enabled else ()
     for label, path in (*web_page, *PAGES):
         print(f"  {label:<8} {base}{path}")
-    print(f"  运维令牌（OPS_TOKEN）见 {settings_source()}")
+    print("  工作人员账号用 run.py staff create 创建（运维视图需 --role ops）")
+    print(f"  运维令牌（OPS_TOKEN，仅供抓取 /metrics）见 {settings_source()}")
     if args.with_workers:
         print(f"  队列消费者已随服务启动，并发 {args.with_workers}")
     if args.with_dev_pki:

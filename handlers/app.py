@@ -18,6 +18,8 @@ from handlers import (
     mp_objections,
     ops,
     ops_stats,
+    staff,
+    terminal,
     verify,
     wechat,
 )
@@ -92,6 +94,8 @@ def create_app(
         app.cleanup_ctx.append(workers_ctx(with_workers))
     health.setup(app)
     metrics.setup(app)
+    staff.setup(app)  # people's sign-in for the consoles (/ops and the staff pages)
+    terminal.setup_routes(app)  # the self-service terminals' kiosk pages
     ops.setup(app)
     dept.setup(app)
     if with_dev_pki:

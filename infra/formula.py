@@ -14,3 +14,9 @@ _FORMULA = re.compile(r"[\t\r]|[\s\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]*
 
 def starts_like_formula(text: str) -> bool:
     return _FORMULA.match(text) is not None
+
+
+def neutralise(text: str) -> str:
+    """The text as a spreadsheet cell that is never run: a leading apostrophe makes a would-be
+    formula plain text (what Excel and LibreOffice do when one types it)."""
+    return "'" + text if starts_like_formula(text) else text

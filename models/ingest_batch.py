@@ -23,6 +23,9 @@ class IngestBatch(Model):
     unchanged = fields.IntField(default=0)
     rejected = fields.IntField(default=0)
     rejections_by_code = fields.JSONField(default=dict)
+    # The first rejected rows (line, field, code, message, source_ref), as the answer listed
+    # them: the department console offers them as a CSV.
+    rejected_rows = fields.JSONField(default=list)
     started_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
 

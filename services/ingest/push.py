@@ -282,6 +282,7 @@ async def _close_batch(
         rows_received=result.received,
         rejected=result.rejected,
         rejections_by_code=dict(result.by_code),
+        rejected_rows=[r.to_dict() for r in result.rejections],
         finished_at=now or clock.utc_now(),
     )
 

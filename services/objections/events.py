@@ -83,6 +83,7 @@ def _sentence(objection: Objection, event: ObjectionEvent) -> str:
         "accept": f"已由{department}受理，办结期限为{_day(objection.resolve_due)}",
         "reject": f"经{department}审查，不予受理",
         "handover": _status_text(objection, event),
+        "ask": f"经{department}审查，需要您补充材料",
         "close": "已关闭",
     }.get(event.action, f"状态已更新为{_status_text(objection, event)}")
 

@@ -66,6 +66,7 @@ ACTION_LABELS = {
     "accept": "受理",
     "reject": "不予受理",
     "handover": "转交",
+    "ask": "请企业补充材料",
     "resolve": "办结",
     "close": "关闭",
 }
@@ -376,6 +377,24 @@ async def hand_over(
     await _transition(redis, objection, actor=f"dept:{department.code}", action="handover",
                       allowed=OPEN_STATUSES, to=objection.status, note=note, now=now,
                       handed_to=target, updates={"department_id": target.id})  # fmt: skip
+    return objection
+
+
+async def ask_for_more(
+    redis: Redis,
+    department: DepartmentIdentity,
+    objection_id: int,
+    *,
+    note: str,
+    now: datetime | None = None,
+) -> Objection:
+    """请企业补充材料: the enterprise is told what is missing (a notice like every event's); the
+    ticket keeps its state and due dates."""
+    note = _text(note, MAX_NOTE_CHARS, "需要补充的材料", required=True)
+    objection = await objection_for_department(department, objection_id)
+    await _transition(redis, objection, actor=f"dept:{department.code}", action="ask",
+                      allowed=OPEN_STATUSES, to=objection.status, note=note, now=now,
+                      updates={})  # fmt: skip
     return objection
 
 

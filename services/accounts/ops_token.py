@@ -1,21 +1,17 @@
-"""Ops sign-in: the ops token is checked once, at the login form or in a Bearer header, and the
-browser then holds a random session id (the token itself never goes into a cookie). Wrong
-tokens are counted per client IP before they are checked (services.accounts.attempts) and lock it
-out.
+"""The ops token, which Prometheus sends as a Bearer header to scrape /metrics (people sign in
+to /ops with their own staff accounts). Wrong tokens are counted per client IP before they are
+checked (services.accounts.attempts) and lock it out.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 
 from redis.asyncio import Redis
 
 from services.accounts.attempts import Attempt, Limit
-from services.errors import Forbidden, ServiceError, Unauthorized
+from services.errors import Forbidden, ServiceError
 
-SESSION_TTL_S = 8 * 60 * 60
 NAMESPACE = "ops"
 MAX_FAILURES = 10
 WINDOW_S = 15 * 60
@@ -26,11 +22,6 @@ class OpsLocked(ServiceError):
     status = 429
     code = "ops_locked"
     message = "运维令牌错误次数过多，已暂时锁定，请稍后再试"
-
-
-def _session_key(session_id: str) -> str:
-    # Only a hash of the id is stored: a copy of Redis does not open the ops view.
-    return f"ops:session:{hashlib.sha256(session_id.encode()).hexdigest()}"
 
 
 async def check_token(redis: Redis, expected: str, given: str, client_ip: str) -> None:
@@ -48,16 +39,3 @@ async def check_token(redis: Redis, expected: str, given: str, client_ip: str) -
     if locks:
         raise OpsLocked(retry_after_s=locks[0].retry_after_s)
     raise Forbidden("运维令牌无效", code="ops_token_invalid")
-
-
-async def start_session(redis: Redis) -> str:
-    """A new session id for a browser that gave the right token."""
-    session_id = secrets.token_urlsafe(32)
-    await redis.set(_session_key(session_id), b"1", ex=SESSION_TTL_S)
-    return session_id
-
-
-async def require_session(redis: Redis, session_id: str) -> None:
-    """Unauthorized unless the id is a live session."""
-    if not session_id or len(session_id) > 128 or not await redis.exists(_session_key(session_id)):
-        raise Unauthorized("请先登录运维视图", code="ops_session_required")
