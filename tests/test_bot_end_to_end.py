@@ -1,4 +1,5 @@
-"""Issue 8 end to end: a WeChat user subscribes, gets a report and raises an objection.
+"""End to end through the Official Account: a WeChat user subscribes, gets a report and raises
+an objection.
 
 Everything real but WeChat: encrypted pushes to /wechat, the webhook, the queues, the workers
 of `serve --with-workers` (bot engine, renderer, sender) and the WeChat client, against the fake
