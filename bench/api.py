@@ -10,7 +10,7 @@ For each endpoint and server it measures
 The load comes from a separate process, so that it does not share the servers' event loops.
 Scratch state: a temporary SQLite database (or a scratch PostgreSQL database with --postgres),
 Redis database 10 unless --redis-url says otherwise (flushed before and after), ports 8112-8113.
-Targets (issue 6): at least 70% of the bare handler's throughput; p99 under 20 ms at half rate.
+Targets: at least 70% of the bare handler's throughput; p99 under 20 ms at half rate.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ async def load_main(args: argparse.Namespace) -> None:
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def wait_for(url: str, timeout: float = 20) -> None:
+def wait_for(url: str, timeout: float = 60) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""Report benchmark (issue 5, "Speed"): assembly, PDF, card and queue throughput on PostgreSQL.
+"""Report benchmark: assembly, PDF, card and queue throughput on PostgreSQL.
 
 Run from the repository root (as a module, so that the worker processes can import it):
 

@@ -7,7 +7,7 @@ measured in the same run.
 The load machinery is bench.api's (a separate load process, closed-loop rounds alternating
 between the two servers for the maximum rate, then an open-loop schedule at half that rate for
 p50 and p99). Each page needs the session cookie (one Redis round trip), the user's bindings or
-the report (the database) and a Jinja2 render. Target (issue 18): p99 under 20 ms at half the
+the report (the database) and a Jinja2 render. Target: p99 under 20 ms at half the
 maximum rate. Scratch state: a temporary SQLite database, Redis database 10 unless --redis-url
 says otherwise (flushed before and after), ports 8114-8115 unless --port says otherwise.
 """

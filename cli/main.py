@@ -17,6 +17,7 @@ from cli import (
     reports,
     serve,
     staff,
+    storage,
     worker,
 )
 from cli.common import load_settings
@@ -26,7 +27,7 @@ from config.settings import Settings, SettingsError
 DESCRIPTION = "YuCredit's one entry point: the service, its workers, and the operators' commands."
 GROUPS = (
     serve, worker, database, reports, departments, operators, staff, audit, ops, bot,
-    configuration,
+    configuration, storage,
 )  # fmt: skip
 
 

@@ -20,12 +20,11 @@ def register(commands: Commands) -> None:
 
 
 def run_queues(args: argparse.Namespace, settings: Settings) -> int:
-    from redis.asyncio import Redis
-
+    from queues.connection import connect_redis
     from services.stats.queues import queue_overview
 
     async def go() -> list[dict[str, Any]]:
-        client = Redis.from_url(settings.redis_url, socket_timeout=5)
+        client = connect_redis(settings.redis_target, socket_timeout=5)
         try:
             return await queue_overview(client)
         finally:

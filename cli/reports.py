@@ -32,9 +32,8 @@ def register(commands: Commands) -> None:
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
     """Issue a report inline, as a service-hall window does, and write the PDF and PNG."""
-    from redis.asyncio import Redis
-
     from models.report import Report
+    from queues.connection import connect_redis
     from services.errors import ServiceError
     from services.reports.inline import copy_report_files, issue_now
     from services.reports.issuing import ReportRequest
@@ -51,18 +50,18 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
         applicant=args.operator,
     )
 
-    async def go() -> Report:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+    async def go() -> tuple[Report, list[Path]]:
+        redis = connect_redis(settings.redis_target, socket_timeout=5)
         try:
-            return await issue_now(settings, redis, request)
+            report = await issue_now(settings, redis, request)
         finally:
             await redis.aclose()
+        return report, await copy_report_files(settings, report, Path(args.out))
 
     try:
-        report = with_database(settings, go)
+        report, (pdf, png) = with_database(settings, go)
     except ServiceError as exc:
         return refuse(exc.message)
-    pdf, png = copy_report_files(settings, report, Path(args.out))
     print(f"报告编号 {report.number}  核验码 {report.verify_code}")
     print(f"  {pdf}\n  {png}")
     print(f"  核验地址 {report.snapshot['verify_url']}")

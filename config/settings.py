@@ -39,6 +39,10 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str = f"sqlite://{VAR_DIR / 'yucredit.db'}"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel: the sentinels ("host:port,host:port") and the master's service
+    # name. When set they replace REDIS_URL's host (its database number still applies).
+    redis_sentinels: str = ""
+    redis_service: str = "yucredit"
     public_base_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -59,6 +63,10 @@ class Settings:
     link_signing_key: str = ""
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
+    # Which store holds them (infra/storage.py): `fs` (reports_dir, this machine's disk) or
+    # `postgres` (the database, reached by every node). Empty: `postgres` when DATABASE_URL is
+    # PostgreSQL, else `fs`.
+    storage: str = ""
     pdf_engine: str = "typst"
     # The named, versioned rule set that decides what a report includes (config/rule_sets.py).
     report_rule_set: str = "cq-2024-89"
@@ -117,6 +125,10 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_provider_label: str = "法人统一身份认证（开发环境模拟）"
 
+    def __post_init__(self) -> None:
+        if self.storage not in ("", "fs", "postgres"):
+            raise SettingsError(f"STORAGE must be fs or postgres, got {self.storage!r}")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables named like the fields, upper-cased."""
@@ -128,6 +140,15 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def redis_target(self) -> str:
+        """What every Redis client connects to: REDIS_URL, or the Sentinel-managed master."""
+        if not self.redis_sentinels:
+            return self.redis_url
+        db = urlsplit(self.redis_url).path.strip("/") or "0"
+        hosts = ",".join(h.strip() for h in self.redis_sentinels.split(",") if h.strip())
+        return f"redis+sentinel://{hosts}/{self.redis_service}/{db}"
 
     @property
     def is_sqlite(self) -> bool:

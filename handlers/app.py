@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from config.settings import Settings
 from handlers import (
@@ -28,6 +27,7 @@ from handlers import web as site
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import answer_expectations_in_json, error_middleware, request_id_middleware
 from infra.db import close_db, init_db
+from queues.connection import connect_redis
 from queues.worker import Worker, worker_redis
 from services.jobs import STREAMS, build_registry
 from services.reports.signing import SnapshotSigner
@@ -42,8 +42,8 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     # A short socket timeout keeps /readyz and requests from hanging while Redis is away.
-    client = Redis.from_url(
-        app[SETTINGS].redis_url,
+    client = connect_redis(
+        app[SETTINGS].redis_target,
         socket_timeout=3,
         socket_connect_timeout=2,
         health_check_interval=15,
@@ -60,7 +60,7 @@ def workers_ctx(concurrency: int) -> Callable[[web.Application], AsyncIterator[N
         from bot.engine import handle as bot_engine  # only a process that runs workers loads it
 
         settings = app[SETTINGS]
-        redis = worker_redis(settings.redis_url, concurrency=concurrency)
+        redis = worker_redis(settings.redis_target, concurrency=concurrency)
         worker = Worker(
             redis,
             build_registry(settings, bot_engine=bot_engine),

@@ -5,6 +5,8 @@ Every /verify answer is `Cache-Control: no-store`: a verdict is as of the moment
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS, SIGNER
@@ -102,15 +104,23 @@ async def check_upload(request: web.Request) -> web.StreamResponse:
     return _no_store(web.json_response({"genuine": checked.genuine, "findings": checked.lines()}))
 
 
-async def download(request: web.Request) -> web.Response:
-    data, content_type = await open_download(
+async def download(request: web.Request) -> web.StreamResponse:
+    stream, content_type = await open_download(
         request.app[SETTINGS],
         request.match_info["name"],
         request.query.get("e", ""),
         request.query.get("s", ""),
         actor=f"download@{_client(request)}",
     )
-    return web.Response(body=data, content_type=content_type)
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response.content_length = stream.size
+    await response.prepare(request)
+    # A client that goes away mid-download closes the stream (and its file) at once.
+    async with aclosing(stream.chunks) as chunks:
+        async for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def setup(app: web.Application) -> None:

@@ -13,4 +13,5 @@ MODEL_MODULES = [
     "models.record_version",
     "models.signing_key",
     "models.staff",
+    "models.stored_file",
 ]

@@ -14,6 +14,7 @@ from bot.dialogs import download_media
 from bot.dialogs import objection as objection_dialog
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
+from infra.storage import open_store
 from models.audit import AuditEntry
 from models.enums import BindingRole, Channel, ObjectionKind, ObjectionStatus, RecordStatus
 from models.objection import Objection
@@ -107,7 +108,7 @@ async def test_an_objection_on_a_record_step_by_step(
     assert made.submitted_by_id == (await chat.user()).id
     assert made.text == "该处罚已于2024年1月履行完毕并完成整改，申请更正。"
     assert len(made.attachments) == 2
-    assert len(list(settings.objection_files_dir.rglob("*.*"))) == 2
+    assert len(await open_store(settings, area="objections").names()) == 2
     assert media.calls == ["M-JPEG", "M-PNG"]
     assert await redis.keys("bot:media:*") == []  # the photos' bytes are gone from Redis
     assert not (await chat.state()).active

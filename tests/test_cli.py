@@ -39,6 +39,7 @@ CONTRACT = [
      "--hall", "渝中区"],
     ["staff", "disable", "zhang.wei"],
     ["audit", "verify"],
+    ["storage", "migrate", "--to", "postgres", "--from", "fs"],
     ["ops", "queues"],
     ["wechat", "simulate", "--url", "http://x", "--openid", "o", "--say", "你好", "--plain",
      "--script", "-", "--quiet", "0.5"],

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from infra.storage import open_store
 from models.enums import ObjectionStatus
 from models.objection import Objection, ObjectionEvent
 from models.record import Record
@@ -129,9 +130,7 @@ async def test_bad_attachments_are_refused_with_a_clear_error_and_no_ticket(
     assert answered == status and body["code"] == code, body
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["message"])  # Chinese
     assert await Objection.all().count() == 0 and await ObjectionEvent.all().count() == 0
-    assert not settings.objection_files_dir.exists() or not any(
-        settings.objection_files_dir.rglob("*.*")
-    )
+    assert await open_store(settings, area="objections").names() == []
 
 
 async def test_a_department_cannot_see_or_act_on_a_ticket_routed_to_another(cli, world):

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.settings import Settings
+from infra.storage import open_store
 from models.audit import AuditEntry
 from models.enums import BindingRole, ObjectionKind, ObjectionStatus
 from models.ingest_batch import IngestBatch
@@ -308,9 +309,7 @@ async def test_bad_images_are_refused_and_nothing_is_left_behind(db, redis, sett
         await submit(redis, settings, user, ent, domain=27, images=[("ok.png", PNG), *images])
     assert exc.value.code == code and exc.value.message
     assert await Objection.all().count() == 0 and await ObjectionEvent.all().count() == 0
-    assert not settings.objection_files_dir.exists() or not any(
-        settings.objection_files_dir.rglob("*.*")
-    )
+    assert await open_store(settings, area="objections").names() == []
     assert await notify_jobs(redis) == []
 
 
@@ -325,7 +324,7 @@ async def test_a_failed_insert_removes_the_images_it_had_stored(db, redis, setti
     with pytest.raises(RuntimeError):
         await submit(redis, settings, user, ent, domain=27, images=[("a.png", PNG)])
     assert await Objection.all().count() == 0
-    assert not any(settings.objection_files_dir.rglob("*.png"))
+    assert await open_store(settings, area="objections").names() == []
 
 
 async def test_concurrent_submissions_get_distinct_ticket_numbers(db, redis, settings):

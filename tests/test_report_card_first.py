@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from infra.storage import open_store
 from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
@@ -32,7 +32,7 @@ async def test_the_card_is_stored_and_announced_before_the_pdf_is_rendered(
         stored = await Report.get(id=at_card.id)
         seen.update(status=stored.status, parts=parts_ready(stored), signed=stored.signature)
         seen["view"] = describe_report(settings, stored, enterprise, [])
-        seen["png"] = (settings.reports_dir / Path(stored.png_path or "x").name).is_file()
+        seen["png"] = await open_store(settings).exists(stored.png_path or "x")
         name = f"{stored.number}.pdf"
         url = signed_download_url(settings, stored, "pdf")
         e, s = url.split("?e=")[1].split("&s=")

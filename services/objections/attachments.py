@@ -1,4 +1,5 @@
-"""Images attached to objections: checked by their bytes, stored off the event loop.
+"""Images attached to objections: checked by their bytes, kept in the file store every node
+reaches (infra/storage.py, the `objections` area).
 
 Only JPEG and PNG, at most MAX_IMAGE_BYTES each and MAX_IMAGES per submission. The content is
 recognised by its magic bytes; the file name's extension must agree with it, so that a renamed
@@ -7,15 +8,14 @@ file is refused rather than served under the wrong type.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import shutil
 import uuid
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from infra.storage import LocalStorage
+from config.settings import Settings
+from infra.storage import FileStore, open_store, read_all
 from services.errors import InvalidRequest, Unprocessable
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -74,18 +74,17 @@ def validate_images(images: Sequence[tuple[str, bytes]]) -> list[str]:
 class AttachmentStore:
     """Objection images under one prefix per ticket (its number) and per event."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.storage = LocalStorage(root)
+    def __init__(self, storage: FileStore) -> None:
+        self.storage = storage
 
-    def _put_all(self, prefix: str, files: list[tuple[str, bytes]]) -> None:
-        for name, data in files:
-            self.storage.put(f"{prefix}/{name}", data)
+    @classmethod
+    def of(cls, settings: Settings) -> AttachmentStore:
+        return cls(open_store(settings, area="objections"))
 
     async def put(
         self, ticket_no: str, images: Sequence[tuple[str, bytes]], types: Sequence[str]
     ) -> list[dict[str, Any]]:
-        """Store the images (in a thread: up to 18 MB of fsync'd writes) and describe them."""
+        """Store the images and describe them."""
         if not images:
             return []
         prefix = f"{ticket_no}/{uuid.uuid4().hex[:12]}"
@@ -102,15 +101,14 @@ class AttachmentStore:
                     "sha256": hashlib.sha256(data).hexdigest(),
                 }
             )
-        await asyncio.to_thread(self._put_all, prefix, files)
+        for name, data in files:
+            await self.storage.put(f"{prefix}/{name}", data)
         return described
 
     async def discard(self, described: Sequence[dict[str, Any]]) -> None:
         """Remove what put() stored, when the ticket it was for was not created after all."""
-        prefixes = {str(PurePosixPath(d["path"]).parent) for d in described}
-        for prefix in prefixes:
-            # The prefix is one put() made up (number and random part), never a caller's text.
-            await asyncio.to_thread(shutil.rmtree, self.root / prefix, True)
+        for d in described:
+            await self.storage.delete(d["path"])
 
     async def get(self, path: str) -> bytes:
-        return await asyncio.to_thread(self.storage.get, path)
+        return await read_all(self.storage, path)

@@ -154,7 +154,7 @@ async def submit_objection(
     today = today_in_china(at)
     deadlines = Deadlines.from_settings(settings)
     accept_due = deadlines.accept_due(today)
-    store = AttachmentStore(settings.objection_files_dir)
+    store = AttachmentStore.of(settings)
     for _ in range(5):  # a retry only after Redis lost its counter (infra.numbering)
         ticket_no = await next_serial_number(redis, "YY", today, _last_ticket_no)
         stored = await store.put(ticket_no, images, types)
@@ -317,9 +317,7 @@ async def _department_images(
     settings: Settings, objection: Objection, images: Sequence[tuple[str, bytes]]
 ) -> list[dict[str, Any]]:
     types = validate_images(images)
-    return await AttachmentStore(settings.objection_files_dir).put(
-        objection.ticket_no, images, types
-    )
+    return await AttachmentStore.of(settings).put(objection.ticket_no, images, types)
 
 
 async def accept(
@@ -516,7 +514,7 @@ async def _transition(
             )
     except BaseException:
         if stored and settings:
-            await AttachmentStore(settings.objection_files_dir).discard(stored)
+            await AttachmentStore.of(settings).discard(stored)
         raise
     await objection.refresh_from_db()
     await _after_event(redis, objection, event)
@@ -531,5 +529,5 @@ async def attachment(
     if event is None or not 1 <= index <= len(event.attachments or []):
         raise NotFound("未找到该附件", code="attachment_not_found")
     described = event.attachments[index - 1]
-    data = await AttachmentStore(settings.objection_files_dir).get(described["path"])
+    data = await AttachmentStore.of(settings).get(described["path"])
     return data, described["content_type"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from infra.storage import LocalStorage
+from infra.storage import open_store, read_all
 from models.report import Report
 from services.jobs import data_as_of_for_report
 from services.reports.issuing import ReportRequest, issue, request_report
@@ -33,13 +33,13 @@ async def issue_now(settings: Settings, redis: Redis, request: ReportRequest) ->
     )
 
 
-def copy_report_files(settings: Settings, report: Report, out: Path) -> list[Path]:
+async def copy_report_files(settings: Settings, report: Report, out: Path) -> list[Path]:
     """Write an issued report's PDF and PNG card into the directory `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    storage = LocalStorage(settings.reports_dir)
+    storage = open_store(settings)
     written = []
     for stored in (report.pdf_path, report.png_path):
         assert stored is not None, "an issued report has both files"
-        (out / stored).write_bytes(storage.get(stored))
+        (out / stored).write_bytes(await read_all(storage, stored))
         written.append(out / stored)
     return written

@@ -20,7 +20,7 @@ from config import clock
 from config.rule_sets import rule_set
 from config.settings import Settings, served_channels
 from infra.numbering import next_serial_number
-from infra.storage import LocalStorage
+from infra.storage import open_store
 from models.enterprise import Enterprise
 from models.enums import Channel, RelatedRole, ReportPurpose, ReportStatus
 from models.report import Report
@@ -212,9 +212,9 @@ async def issue(
     await record_key_in_use(signer)
     signature = signer.sign(canonical)
     evidence = evidence_files(canonical, signature, signer.key_id)
-    storage = LocalStorage(settings.reports_dir)
+    storage = open_store(settings)
     png = await in_render_thread(renderer.card, snapshot)
-    report.png_path = await asyncio.to_thread(storage.put, f"{report.number}.png", png)
+    report.png_path = await storage.put(f"{report.number}.png", png)
     report.snapshot = snapshot
     report.snapshot_sha256 = digest
     report.signature = signature
@@ -223,7 +223,7 @@ async def issue(
     if on_card is not None:
         await on_card(report)
     pdf = await in_render_thread(renderer.pdf, snapshot, settings.pdf_engine, evidence)
-    report.pdf_path = await asyncio.to_thread(storage.put, f"{report.number}.pdf", pdf)
+    report.pdf_path = await storage.put(f"{report.number}.pdf", pdf)
     report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     report.status = ReportStatus.READY
     report.ready_at = clock.utc_now()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -12,7 +11,7 @@ from config import clock
 from config.calendar import CHINA
 from config.rule_sets import rule_set_of_snapshot
 from config.settings import Settings
-from infra.storage import LocalStorage
+from infra.storage import StoredStream, open_store
 from models.enterprise import Enterprise
 from models.enums import ReportPurpose, ReportStatus
 from models.report import Report
@@ -220,8 +219,9 @@ def signed_download_url(
 
 async def open_download(
     settings: Settings, name: str, expires: str, signature: str, actor: str
-) -> tuple[bytes, str]:
-    """The file behind a signed link, audited; a tampered or expired link is refused (403)."""
+) -> tuple[StoredStream, str]:
+    """The file behind a signed link, audited, as a stream from whichever store holds it; a
+    tampered or expired link is refused (403)."""
     path = f"/r/{name}"
     if not link_is_valid(settings.link_signing_key, path, expires, signature, None):
         raise Forbidden("下载链接无效或已过期，请重新获取", code="link_invalid")
@@ -231,7 +231,8 @@ async def open_download(
     if report is None or part is None or not parts_ready(report)[part]:
         raise NotFound("未找到该报告文件", code="report_file_not_found")
     stored = report.pdf_path if kind == "pdf" else report.png_path
-    # A PDF is hundreds of kilobytes: read it off the event loop.
-    data = await asyncio.to_thread(LocalStorage(settings.reports_dir).get, stored or "")
+    stream = await open_store(settings).open(stored or "")
+    if stream is None:
+        raise NotFound("未找到该报告文件", code="report_file_not_found")
     await append_audit(actor, "report.downloaded", "report", report.number, {"kind": kind})
-    return data, "application/pdf" if kind == "pdf" else "image/png"
+    return stream, "application/pdf" if kind == "pdf" else "image/png"

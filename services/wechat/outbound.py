@@ -29,7 +29,7 @@ from redis.asyncio.client import Pipeline
 from config import clock
 from config.calendar import CHINA
 from config.settings import Settings
-from infra.storage import LocalStorage
+from infra.storage import open_store, read_all
 from models.enums import Channel, ReportStatus
 from models.report import Report
 from models.user import User
@@ -191,8 +191,7 @@ class Sender:
         return report
 
     async def _send_report_card(self, openid: str, report: Report) -> None:
-        storage = LocalStorage(self.settings.reports_dir)
-        data = await asyncio.to_thread(storage.get, report.png_path or "")
+        data = await read_all(open_store(self.settings), report.png_path or "")
         await self._send_image(openid, data, f"wx:media:report:{report.id}")
 
     async def _send_image(self, openid: str, data: bytes, cache_key: str | None) -> None:
