@@ -11,6 +11,7 @@
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(function () {
       document.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+      body.setAttribute("data-leaving", "");  // no other script may navigate after this
       window.location.replace(idleUrl);
     }, idleMs);
   }

@@ -6,8 +6,12 @@
   var url = body.getAttribute("data-poll");
   if (!url) { return; }
   var waiting = ["pending", "rendering"];
+  // A page that is leaving (the terminal's idle logout) is not reloaded from under its navigation.
+  function leaving() { return body.hasAttribute("data-leaving"); }
   function ask() {
+    if (leaving()) { return; }
     fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (leaving()) { return null; }
       if (!r.ok) {
         var gone = body.getAttribute("data-poll-gone");
         if (gone) { window.location.replace(gone); }
