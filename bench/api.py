@@ -54,9 +54,9 @@ def serve_bare(bodies_file: str) -> None:
     import asyncpg
     from aiohttp import web
 
-    from services.db import PooledConnection
-    from services.mp_reports import _status_query
-    from services.mp_sessions import admit
+    from infra.db import PooledConnection
+    from services.accounts.mp_sessions import admit
+    from services.reports.requests import _status_query
 
     bodies = json.loads(Path(bodies_file).read_text())
     domains, report = bodies["domains"].encode(), bodies["report"].encode()
@@ -107,14 +107,14 @@ async def prepare(database_url: str, redis_url: str) -> tuple[int, str]:
     session: (report id, token)."""
     from datetime import UTC, date, datetime
 
+    from infra.db import database, migrate
     from models.enterprise import Enterprise
     from models.enums import BindingRole, Channel, ReportPurpose, ReportStatus
     from models.report import Report
     from models.user import Binding, User
-    from services.catalogue import sync_catalogue
-    from services.db import database, migrate
+    from services.accounts.mp_sessions import create_session
     from services.identity import hash_id_number
-    from services.mp_sessions import create_session
+    from services.reports.catalogue import sync_catalogue
 
     await migrate(database_url)
     async with database(database_url):
@@ -303,7 +303,7 @@ async def load_main(args: argparse.Namespace) -> None:
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def wait_for(url: str, timeout: float = 20) -> None:
+def wait_for(url: str, timeout: float = 60) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout

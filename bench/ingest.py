@@ -36,13 +36,13 @@ import asyncpg
 
 from bench.common import DEFAULT_URL, Timing, admin_sql, with_database
 from config.catalogue import EARLIEST_DATE
+from infra.db import database, migrate
 from models.enums import RecordKind, RecordStatus
-from services.catalogue import sync_catalogue
-from services.db import database, migrate
-from services.departments import create_department_key
-from services.ingest_content import record_content_hash
-from services.seed import RECORD_COLUMNS as SEED_RECORD_COLUMNS
-from services.seed import seed_demo
+from services.accounts.department_keys import create_department_key
+from services.demo.seed import RECORD_COLUMNS as SEED_RECORD_COLUMNS
+from services.demo.seed import seed_demo
+from services.ingest.content import record_content_hash
+from services.reports.catalogue import sync_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPARTMENT = "samr"

@@ -1,13 +1,13 @@
-"""What the 异议处理中 mark costs the report query (issue 7), on PostgreSQL.
+"""What the 异议处理中 mark costs the report query, on PostgreSQL.
 
     .venv/bin/python -m bench.objection_report_query [--records 1000000] [--objections 20000]
 
-Creates a scratch database objbench_…, loads the demo data (seed_demo), opens --objections
-tickets on random records (submitted or accepted, so every one of them marks its record), and
-then times, for a sample of enterprises with records in a five-year span over all 40 domains, the
-report query exactly as services.snapshot builds it (with the IN over open objections) against
-the same query without that column (the query before issue 7), interleaved, raw through asyncpg.
-Prints p50/p99 of each and their ratio. The scratch database is dropped at the end.
+Creates a scratch database objbench_…, loads the demo data (seed_demo), opens --objections tickets
+on random records (submitted or accepted, so every one of them marks its record), and then times,
+for a sample of enterprises with records in a five-year span over all 40 domains, the report query
+exactly as services.reports.snapshot builds it (with the IN over open objections) against the same
+query without that column (the query without the mark), interleaved, raw through asyncpg. Prints
+p50/p99 of each and their ratio. The scratch database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import asyncpg
 
 from bench.common import DEFAULT_URL, admin_sql, with_database
 from config.catalogue import DOMAINS_BY_NUMBER
-from services.catalogue import sync_catalogue
-from services.db import database, migrate
-from services.seed import seed_demo
-from services.snapshot import POSTGRES_REPORT_QUERY, _under_objection
+from infra.db import database, migrate
+from services.demo.seed import seed_demo
+from services.reports.catalogue import sync_catalogue
+from services.reports.snapshot import POSTGRES_REPORT_QUERY, _under_objection
 
 ALL_DOMAINS = sorted(DOMAINS_BY_NUMBER)
 
@@ -132,7 +132,7 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(f"{'query':<36}{'p50 ms':>9}{'p99 ms':>9}")
     for label, title in (
-        ("without", "before issue 7 (baseline)"),
+        ("without", "without the mark (baseline)"),
         ("with", "with the open-objection IN"),
     ):
         samples = times[label]

@@ -57,22 +57,29 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bench.common import admin_sql, with_database
+from bot.engine import handle
 from config.catalogue import DOMAINS_BY_NUMBER, EARLIEST_DATE
 from config.rule_sets import ARREARS_DOMAINS, CQ_2024_89
 from config.settings import Settings
+from infra.db import PooledConnection, database, migrate
 from models.enterprise import Enterprise
 from models.enums import RecordStatus, RelatedRole, ReportStatus
 from models.report import Report
 from queues.worker import Worker, worker_redis
 from render import render_card, render_html, view_from_snapshot
-from services.catalogue import sync_catalogue
-from services.db import PooledConnection, database, migrate
+from services.demo.seed import seed_demo
 from services.jobs import build_registry, data_as_of_for_report
-from services.report_render import make_renderer
-from services.reports import RENDER_STREAM, ReportRequest, in_render_thread, issue, request_report
-from services.seed import seed_demo
-from services.signing import SnapshotSigner
-from services.snapshot import (
+from services.reports.catalogue import sync_catalogue
+from services.reports.issuing import (
+    RENDER_STREAM,
+    ReportRequest,
+    in_render_thread,
+    issue,
+    request_report,
+)
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner
+from services.reports.snapshot import (
     POSTGRES_REPORT_QUERY,
     assemble_sections,
     build_snapshot,
@@ -81,7 +88,7 @@ from services.snapshot import (
     sections_from_rows,
     sha256_hex,
 )
-from services.span import Span, check_span
+from services.reports.span import Span, check_span
 
 DEFAULT_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 DEFAULT_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -89,7 +96,8 @@ BENCH_KEY = "bench-id-hash-key"
 ALL_DOMAINS = sorted(DOMAINS_BY_NUMBER)
 SPAN_YEARS = 5
 
-# The one query assembly needs, exactly as services.snapshot sends it: the baseline of assembly.
+# The one query assembly needs, exactly as services.reports.snapshot sends it: the baseline
+# of assembly.
 RAW_SQL = POSTGRES_REPORT_QUERY
 
 T = TypeVar("T")
@@ -219,8 +227,8 @@ async def bench_assembly(
         via: asyncpg.Pool | asyncpg.Connection,
     ) -> list[asyncpg.Record]:
         """The baseline: the same query sent raw through asyncpg (a pool like ours, or a
-        connection of its own), then the same building (services.snapshot.sections_from_rows),
-        canonical JSON and SHA-256."""
+        connection of its own), then the same building (sections_from_rows), canonical JSON and
+        SHA-256."""
         ids = [enterprise.id, *(e.id for e, _ in related)]
         rows = await via.fetch(
             RAW_SQL, ids, ALL_DOMAINS, span.start, span.end, revoked, sorted(ARREARS_DOMAINS)
@@ -341,7 +349,7 @@ async def _queue_worker(
     async with database(settings.database_url):
         await Enterprise.first()  # opens the pool's first connection
         redis = worker_redis(settings.redis_url, concurrency=concurrency)
-        worker = Worker(redis, build_registry(settings), [RENDER_STREAM],
+        worker = Worker(redis, build_registry(settings, bot_engine=handle), [RENDER_STREAM],
                         concurrency=concurrency, context=settings)  # fmt: skip
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, worker.stop)
         task = asyncio.create_task(worker.run())

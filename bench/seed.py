@@ -1,4 +1,4 @@
-"""Benchmark of the demo data loader (services.seed) on a scratch PostgreSQL database.
+"""Benchmark of the demo data loader (services.demo.seed) on a scratch PostgreSQL database.
 
     .venv/bin/python -m bench.seed [--enterprises 20000] [--records 1000000] [--seed 1]
 
@@ -19,9 +19,8 @@ from datetime import date
 import asyncpg
 
 from bench.common import DEFAULT_URL, Timing, admin_sql, with_database
-from services.catalogue import sync_catalogue
-from services.db import database, migrate
-from services.seed import (
+from infra.db import database, migrate
+from services.demo.seed import (
     DEMO_TABLES,
     ENTERPRISE_COLUMNS,
     RECORD_COLUMNS,
@@ -31,6 +30,7 @@ from services.seed import (
     SeedResult,
     seed_demo,
 )
+from services.reports.catalogue import sync_catalogue
 
 BENCH_KEY = "bench-id-hash-key"
 

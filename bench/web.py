@@ -7,7 +7,7 @@ measured in the same run.
 The load machinery is bench.api's (a separate load process, closed-loop rounds alternating
 between the two servers for the maximum rate, then an open-loop schedule at half that rate for
 p50 and p99). Each page needs the session cookie (one Redis round trip), the user's bindings or
-the report (the database) and a Jinja2 render. Target (issue 18): p99 under 20 ms at half the
+the report (the database) and a Jinja2 render. Target: p99 under 20 ms at half the
 maximum rate. Scratch state: a temporary SQLite database, Redis database 10 unless --redis-url
 says otherwise (flushed before and after), ports 8114-8115 unless --port says otherwise.
 """
@@ -55,9 +55,9 @@ def serve_bare(bodies_file: str, port: int) -> None:
 
 async def web_session(database_url: str, redis_url: str) -> str:
     """A web session (cookie value) for the user bench.api.prepare made."""
+    from infra.db import database
     from models.user import User
-    from services.db import database
-    from services.web_sessions import create_web_session
+    from services.accounts.web_sessions import create_web_session
 
     async with database(database_url):
         user = await User.get(mp_openid="o_bench")

@@ -274,8 +274,8 @@ async def _bench_dialog(
     args: argparse.Namespace, work: Path, lines: list[str], database_url: str
 ) -> None:
     from fakes.wechat_simulate import Simulator
-    from services.ops import STREAMS
-    from services.reports import RENDER_STREAM
+    from services.jobs import STREAMS
+    from services.reports.issuing import RENDER_STREAM
 
     port = args.port + 3
     env = server_env(work, args.redis_url, port, port + 1, database_url)
@@ -374,10 +374,10 @@ def print_dialog(
 
 async def bind_users(database_url: str, users: int) -> None:
     """User n of the benchmark is the legal representative of the n-th seeded enterprise."""
+    from infra.db import database
     from models.enterprise import Enterprise
     from models.enums import BindingRole
     from models.user import Binding, User
-    from services.db import database
 
     async with database(database_url):
         enterprises = await Enterprise.all().order_by("id").limit(users)

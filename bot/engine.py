@@ -14,7 +14,6 @@ from dataclasses import replace
 from types import ModuleType
 
 from redis.asyncio import Redis
-from tortoise.exceptions import IntegrityError
 
 from bot import menu
 from bot.dialogs import (
@@ -30,15 +29,15 @@ from bot.dialogs import (
     verify,
 )
 from bot.dialogs import download_media as wechat_download_media
-from bot.messages import InboundMessage, OutboundMessage
-from bot.state import IDLE, DialogState, clear_state, load_state, save_state
+from bot.state import IDLE, Answered, DialogState, clear_state, load, save_state
 from bot.understand import Understanding
 from bot.understand import warm as warm_understanding
 from bot.understand.faq import UNANSWERED
 from config import clock
 from config.settings import Settings
-from models.user import User
+from services.accounts.users import oa_user
 from services.errors import ServiceError
+from services.wechat.messages import InboundMessage, OutboundMessage, message_identity
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +58,6 @@ LAST_TRY_TEXT = "不想办了请回复“取消”，查看全部服务请回复
 
 TIMED_OUT_TEXT = "由于30分钟没有操作，上次的办理已结束，请重新开始。"
 SORRY_TEXT = "抱歉，系统出了点问题，请稍后再试；也可回复“取消”重新开始。"
-
-
-async def _user(openid: str) -> User:
-    """The Official Account user, created on first contact.
-
-    When the user last wrote (WeChat's 48-hour window) is the inbound job's to record.
-    """
-    user = await User.get_or_none(oa_openid=openid)
-    if user is None:
-        try:
-            user = await User.create(oa_openid=openid)
-        except IntegrityError:  # created by a mini-program login or another job a moment ago
-            user = await User.get(oa_openid=openid)
-    return user
 
 
 def _not_understood() -> list[Reply]:
@@ -214,19 +199,26 @@ async def handle(
     now: float | None = None,
     download_media: MediaDownloader = wechat_download_media,
 ) -> list[OutboundMessage]:
-    """Answer one message (bot.messages.BotEngine). The state is written after the step."""
+    """Answer one message (services.wechat.messages.BotEngine). The state is written after the
+    step, with the message's identity and replies: the same message again gets the same replies
+    and takes no step (bot.state)."""
     now = clock.utc_now().timestamp() if now is None else now
     if msg.kind == "event" and msg.event == "unsubscribe":
         await clear_state(redis, msg.openid)
         return []  # nothing can reach a user who has unsubscribed
+    identity = message_identity(msg)
     notices: list[Reply] = []
     try:
-        state, timed_out = await load_state(redis, msg.openid, now)
+        stored = await load(redis, msg.openid, now)
+        if stored.answered is not None and stored.answered.identity == identity:
+            return [OutboundMessage.from_dict(r) for r in stored.answered.replies]
+        state = stored.state
         if state.active and state.step not in getattr(DIALOGS.get(state.dialog), "STEPS", {}):
             state = IDLE  # written by a version with other dialogs or steps: start afresh
-        if timed_out:
+        if stored.timed_out:
             notices.append(TIMED_OUT_TEXT)
-        turn = Turn(redis, settings, await _user(msg.openid), msg, now, download_media)
+        user = await oa_user(msg.openid)
+        turn = Turn(redis, settings, user.id, msg, now, download_media)
     except Exception:
         log.exception("bot: loading the conversation failed")
         return _outbound(msg.openid, [SORRY_TEXT])
@@ -237,6 +229,7 @@ async def handle(
     except Exception:
         log.exception("bot: dialog %s step %s failed", state.dialog, state.step)
         new_state, replies = state, [SORRY_TEXT]
-
-    await save_state(redis, msg.openid, new_state, now)
-    return _outbound(msg.openid, notices + replies)
+    out = _outbound(msg.openid, notices + replies)
+    answered = Answered(identity, [o.to_dict() for o in out])
+    await save_state(redis, msg.openid, new_state, now, answered)
+    return out

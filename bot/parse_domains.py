@@ -116,7 +116,7 @@ def match_name(word: str) -> tuple[int, ...]:
 
 
 def _numbers(token: str) -> list[int] | None:
-    if token.isdigit():
+    if token.isdecimal():  # (not isdigit(): int() refuses a superscript ¹)
         return [int(token)]
     matched = _RANGE.match(token)
     if matched is None:

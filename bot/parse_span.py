@@ -1,7 +1,7 @@
 """The report's span (时间跨度) as people type it: 近三年, 2021-01-01至2024-12-31, 2022年到2024年.
 
-Parsing only turns words into dates; services.span.check_span then applies the policy's limits
-(nothing before 2020-01-01, nothing after today), with the same messages as the mini-program.
+Parsing only turns words into dates; services.reports.span.check_span then applies the policy's
+limits (nothing before 2020-01-01, nothing after today), with the same messages as the mini-program.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 from services.errors import InvalidRequest
-from services.span import Span, check_span
+from services.reports.span import Span, check_span
 
 _NUMERALS = {
     "一": 1,

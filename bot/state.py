@@ -3,6 +3,10 @@
 The engine loads the state, runs one step and only then writes the new state: a worker killed in
 between replays the step from the old state. Steps with side effects (a report request, an
 objection) run through `once`, keyed by the message, so that a replay does not repeat them.
+
+The state is written with the identity of the message that led to it and the replies that
+message got, in one SET: a worker killed after that write but before its job finished runs the
+same message again, and the engine answers it with those replies without taking a step.
 """
 
 from __future__ import annotations
@@ -44,31 +48,64 @@ class DialogState:
 IDLE = DialogState()
 
 
+@dataclass(frozen=True)
+class Answered:
+    """The last message handled (services.wechat.messages.message_identity) and its replies,
+    as OutboundMessage.to_dict gives them."""
+
+    identity: str
+    replies: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What Redis holds for a user: the state, whether a dialog in it timed out, and the last
+    message answered."""
+
+    state: DialogState
+    timed_out: bool = False
+    answered: Answered | None = None
+
+
 def _key(openid: str) -> str:
     return f"bot:state:{openid}"
 
 
-async def load_state(redis: Redis, openid: str, now: float) -> tuple[DialogState, bool]:
-    """The user's state, and whether a dialog was dropped because it sat idle too long."""
+async def load(redis: Redis, openid: str, now: float) -> Stored:
+    """The user's state and last answer; a dialog idle too long is dropped and said to be."""
     raw = await redis.get(_key(openid))
     if raw is None:
-        return IDLE, False
+        return Stored(IDLE)
     try:
-        state = DialogState(**json.loads(raw))
-    except (ValueError, TypeError):  # written by an older version: start afresh
+        record = json.loads(raw)
+        last = record.pop("answered", None)
+        answered = Answered(**last) if last is not None else None
+        state = DialogState(**record)
+    except (ValueError, TypeError, AttributeError):  # written by an older version: start afresh
         log.warning("bot: dropping an unreadable dialog state")
-        return IDLE, False
+        return Stored(IDLE)
     if state.active and now - state.updated_at > IDLE_TIMEOUT_S:
-        return IDLE, True
-    return state, False
+        return Stored(IDLE, True, answered)
+    return Stored(state, False, answered)
 
 
-async def save_state(redis: Redis, openid: str, state: DialogState, now: float) -> None:
-    if not state.active:
+async def load_state(redis: Redis, openid: str, now: float) -> tuple[DialogState, bool]:
+    """The user's state, and whether a dialog was dropped because it sat idle too long."""
+    stored = await load(redis, openid, now)
+    return stored.state, stored.timed_out
+
+
+async def save_state(
+    redis: Redis, openid: str, state: DialogState, now: float, answered: Answered | None = None
+) -> None:
+    """The state after a step, with the message that led to it and its replies."""
+    if not state.active and answered is None:
         await redis.delete(_key(openid))
         return
-    body = json.dumps(asdict(replace(state, updated_at=now)), ensure_ascii=False)
-    await redis.set(_key(openid), body, ex=KEEP_S)
+    record = asdict(replace(state, updated_at=now))
+    if answered is not None:
+        record["answered"] = asdict(answered)
+    await redis.set(_key(openid), json.dumps(record, ensure_ascii=False), ex=KEEP_S)
 
 
 async def clear_state(redis: Redis, openid: str) -> None:

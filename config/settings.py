@@ -39,6 +39,10 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str = f"sqlite://{VAR_DIR / 'yucredit.db'}"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel: the sentinels ("host:port,host:port") and the master's service
+    # name. When set they replace REDIS_URL's host (its database number still applies).
+    redis_sentinels: str = ""
+    redis_service: str = "yucredit"
     public_base_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -59,6 +63,10 @@ class Settings:
     link_signing_key: str = ""
     # Where issued PDFs and cards are kept (a local directory behind the storage interface).
     reports_dir: Path = field(default=VAR_DIR / "reports")
+    # Which store holds them (infra/storage.py): `fs` (reports_dir, this machine's disk) or
+    # `postgres` (the database, reached by every node). Empty: `postgres` when DATABASE_URL is
+    # PostgreSQL, else `fs`.
+    storage: str = ""
     pdf_engine: str = "typst"
     # The named, versioned rule set that decides what a report includes (config/rule_sets.py).
     report_rule_set: str = "cq-2024-89"
@@ -74,7 +82,7 @@ class Settings:
     link_ttl_s: int = 3600
     # Years that chinesecalendar does not cover fall back to these overrides.
     holiday_overrides_path: Path = field(default=ROOT / "config" / "holiday_overrides.json")
-    # Objections (异议, issue 7): where their images are kept, and their due dates in working
+    # Objections (异议): where their images are kept, and their due dates in working
     # days (accept; resolve; resolve a credit repair), counted with config/calendar.py.
     objection_files_dir: Path = field(default=VAR_DIR / "objections")
     objection_accept_days: int = 2
@@ -88,7 +96,7 @@ class Settings:
     mp_session_ttl_s: int = 2 * 60 * 60
     mp_rate_per_user: int = 120
     mp_rate_per_ip: int = 600
-    # WeChat bot plumbing (公众号 webhook, sender, notifier; helper h3). Template ids are those
+    # WeChat bot plumbing (公众号 webhook, sender, notifier). Template ids are those
     # configured in the OA / mini-program back office; empty means "not configured".
     # OA template message: the fallback outside the 48-hour window, and objection notices.
     wechat_notice_template_id: str = ""
@@ -108,7 +116,7 @@ class Settings:
     # The enterprise web channel (/web): 1 serves it, 0 leaves it out. Its two logins: WeChat
     # web authorisation inside WeChat (the authorise page is on open.weixin.qq.com in
     # production, WECHAT_OPEN_BASE), and an OpenID Connect provider for legal persons outside it
-    # (the development provider of fakes/oidc.py by default; see README "网页端").
+    # (the development provider of fakes/oidc.py by default; see docs/web.md).
     web_enabled: int = 1
     web_session_ttl_s: int = 30 * 60
     wechat_open_base: str = "http://127.0.0.1:8081"
@@ -116,6 +124,10 @@ class Settings:
     oidc_client_id: str = "yucredit-web"
     oidc_client_secret: str = ""
     oidc_provider_label: str = "法人统一身份认证（开发环境模拟）"
+
+    def __post_init__(self) -> None:
+        if self.storage not in ("", "fs", "postgres"):
+            raise SettingsError(f"STORAGE must be fs or postgres, got {self.storage!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +140,15 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def redis_target(self) -> str:
+        """What every Redis client connects to: REDIS_URL, or the Sentinel-managed master."""
+        if not self.redis_sentinels:
+            return self.redis_url
+        db = urlsplit(self.redis_url).path.strip("/") or "0"
+        hosts = ",".join(h.strip() for h in self.redis_sentinels.split(",") if h.strip())
+        return f"redis+sentinel://{hosts}/{self.redis_service}/{db}"
 
     @property
     def is_sqlite(self) -> bool:

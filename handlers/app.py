@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from config.settings import Settings
 from handlers import (
@@ -19,18 +18,20 @@ from handlers import (
     mp_objections,
     ops,
     ops_stats,
+    staff,
+    terminal,
     verify,
     wechat,
 )
 from handlers import web as site
 from handlers.keys import REDIS, SETTINGS, SIGNER, WORKER
 from handlers.middleware import answer_expectations_in_json, error_middleware, request_id_middleware
+from infra.db import close_db, init_db
+from queues.connection import connect_redis
 from queues.worker import Worker, worker_redis
-from services.db import close_db, init_db
-from services.jobs import build_registry
-from services.ops import STREAMS
-from services.reports import RENDER_STREAM
-from services.signing import SnapshotSigner
+from services.jobs import STREAMS, build_registry
+from services.reports.issuing import RENDER_STREAM
+from services.reports.signing import SnapshotSigner
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -42,8 +43,8 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     # A short socket timeout keeps /readyz and requests from hanging while Redis is away.
-    client = Redis.from_url(
-        app[SETTINGS].redis_url,
+    client = connect_redis(
+        app[SETTINGS].redis_target,
         socket_timeout=3,
         socket_connect_timeout=2,
         health_check_interval=15,
@@ -63,9 +64,11 @@ def workers_ctx(
     bot's answers (and the cards' delivery) would wait behind the PDFs."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        from bot.engine import handle as bot_engine  # only a process that runs workers loads it
+
         settings = app[SETTINGS]
-        registry = build_registry(settings)
-        redis = worker_redis(settings.redis_url, concurrency=2 * concurrency)
+        registry = build_registry(settings, bot_engine=bot_engine)
+        redis = worker_redis(settings.redis_target, concurrency=2 * concurrency)
         groups = [
             [s for s in streams if s != RENDER_STREAM],
             [s for s in streams if s == RENDER_STREAM],
@@ -106,6 +109,8 @@ def create_app(
         app.cleanup_ctx.append(workers_ctx(with_workers, worker_streams))
     health.setup(app)
     metrics.setup(app)
+    staff.setup(app)  # people's sign-in for the consoles (/ops and the staff pages)
+    terminal.setup_routes(app)  # the self-service terminals' kiosk pages
     ops.setup(app)
     dept.setup(app)
     if with_dev_pki:

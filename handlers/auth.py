@@ -1,4 +1,5 @@
-"""Who is calling: the ops token, and department API keys (enterprise identities join later)."""
+"""Who is calling by a machine credential: the ops token (Prometheus scraping /metrics) and
+department API keys. People sign in through handlers.staff."""
 
 from __future__ import annotations
 
@@ -6,27 +7,18 @@ from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import client_ip
-from services.departments import DepartmentIdentity, authenticate_department
+from services.accounts.department_keys import DepartmentIdentity, authenticate_department
+from services.accounts.ops_token import check_token
 from services.errors import Unauthorized
-from services.ops_sessions import check_token, require_session
-
-# Holds an ops session id (services.ops_sessions), never the token.
-OPS_COOKIE = "yucredit_ops"
 
 
-async def require_ops(request: web.Request) -> str:
-    """Raise unless the request carries the ops token (Bearer header, wrong ones counted) or
-    the cookie of a live ops session."""
+async def require_ops_token(request: web.Request) -> None:
+    """Raise unless the request carries the ops token as a Bearer header (wrong ones counted)."""
     given = bearer_token(request)
-    redis = request.app[REDIS]
-    if given:
-        await check_token(redis, request.app[SETTINGS].ops_token, given, client_ip(request))
-        return "ops"
-    session_id = request.cookies.get(OPS_COOKIE, "")
-    if not session_id:
+    if not given:
         raise Unauthorized("请提供运维令牌（OPS_TOKEN）", code="ops_token_required")
-    await require_session(redis, session_id)
-    return "ops"
+    await check_token(request.app[REDIS], request.app[SETTINGS].ops_token, given,
+                      client_ip(request))  # fmt: skip
 
 
 def bearer_token(request: web.Request) -> str:

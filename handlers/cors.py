@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.json_api import dumps
 from handlers.keys import SETTINGS
-from handlers.mp_common import dumps
 
 ALLOWED_METHODS = "GET, POST, DELETE"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, If-None-Match"

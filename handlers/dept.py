@@ -7,13 +7,13 @@ from aiohttp.http import HttpVersion11
 
 from config.calendar import calendar_for
 from handlers.auth import require_department
+from handlers.json_api import ok
 from handlers.keys import SETTINGS
-from handlers.mp_common import ok
-from services.departments import ensure_same_department
+from services.accounts.department_keys import ensure_same_department
 from services.errors import ServiceError
-from services.ingest import ingest_batch
-from services.ingest_parse import API_LIMITS, BODY_CHUNK_BYTES, check_declared_length
-from services.ingest_quality import department_quality
+from services.ingest.parse import API_LIMITS, BODY_CHUNK_BYTES, check_declared_length
+from services.ingest.push import ingest_batch
+from services.ingest.quality import department_quality
 
 
 async def push_records(request: web.Request) -> web.Response:

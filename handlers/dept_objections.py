@@ -1,7 +1,7 @@
 """The department's side of objections, under /api/dept/objections (department API key).
 
 Also runs, in every server process, the sweep that queues notifications an earlier request
-could not (services.objection_notify).
+could not (services.objections.events).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from handlers.auth import require_department
+from handlers.json_api import ok, path_id
 from handlers.keys import REDIS, SETTINGS
-from handlers.mp_common import ok, path_id
 from handlers.objection_forms import read_form
-from services import objections
 from services.errors import InvalidRequest
-from services.ingest import today_in_china
-from services.objection_notify import requeue_missed
-from services.objection_views import objection_dict
+from services.ingest.push import today_in_china
+from services.objections import lifecycle
+from services.objections.events import requeue_missed
+from services.objections.views import objection_dict, staff_names
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 60
@@ -41,7 +41,7 @@ def _flag(value: str | None) -> bool | None:
 async def list_routed(request: web.Request) -> web.Response:
     department = await require_department(request)
     today = today_in_china()
-    rows = await objections.objections_for_department(
+    rows = await lifecycle.objections_for_department(
         department,
         status=request.query.get("status"),
         overdue=_flag(request.query.get("overdue")),
@@ -52,9 +52,10 @@ async def list_routed(request: web.Request) -> web.Response:
 
 
 async def _detail(department, objection_id: int) -> web.Response:  # type: ignore[no-untyped-def]
-    objection = await objections.objection_for_department(department, objection_id)
-    events = await objections.objection_timeline(objection.id)
-    body = objection_dict(objection, today_in_china(), for_enterprise=False, events=events)
+    objection = await lifecycle.objection_for_department(department, objection_id)
+    events = await lifecycle.objection_timeline(objection.id)
+    body = objection_dict(objection, today_in_china(), for_enterprise=False, events=events,
+                          names=await staff_names(events))  # fmt: skip
     return ok(body)
 
 
@@ -62,7 +63,14 @@ async def detail(request: web.Request) -> web.Response:
     return await _detail(await require_department(request), path_id(request))
 
 
-ACTIONS = ("accept", "reject", "resolve", "handover", "close")
+# Each action and the fields of its form (images aside).
+ACTIONS = {
+    "accept": ("note",),
+    "reject": ("note",),
+    "resolve": ("resolution", "note", "record"),
+    "handover": ("department", "note"),
+    "close": ("note",),
+}
 
 
 def _action(action: str) -> Handler:
@@ -77,34 +85,34 @@ def _action(action: str) -> Handler:
 async def act(request: web.Request, action: str) -> web.Response:
     department = await require_department(request)
     objection_id = path_id(request)
-    form = await read_form(request)
+    form = await read_form(request, ACTIONS[action])
     redis, settings = request.app[REDIS], request.app[SETTINGS]
     note = form.text("note")
     if action == "accept":
-        await objections.accept(redis, department, objection_id, note=note,
+        await lifecycle.accept(redis, department, objection_id, note=note,
                                 images=form.images, settings=settings)  # fmt: skip
     elif action == "reject":
-        await objections.reject(redis, department, objection_id, note=note,
+        await lifecycle.reject(redis, department, objection_id, note=note,
                                 images=form.images, settings=settings)  # fmt: skip
     elif action == "handover":
-        await objections.hand_over(redis, department, objection_id,
+        await lifecycle.hand_over(redis, department, objection_id,
                                    to_department=form.text("department"), note=note)  # fmt: skip
         # The ticket is the other department's now: answer with what this one may still see.
         return ok({"id": objection_id, "handed_to": form.text("department")})
     elif action == "resolve":
-        await objections.resolve(redis, department, objection_id,
+        await lifecycle.resolve(redis, department, objection_id,
                                  resolution=form.text("resolution"), note=note,
                                  record_changes=form.mapping("record"),
                                  images=form.images, settings=settings)  # fmt: skip
     else:  # close
-        await objections.close_by_department(redis, department, objection_id, note=note)
+        await lifecycle.close_by_department(redis, department, objection_id, note=note)
     return await _detail(department, objection_id)
 
 
 async def attachment(request: web.Request) -> web.Response:
     department = await require_department(request)
-    objection = await objections.objection_for_department(department, path_id(request))
-    data, content_type = await objections.attachment(
+    objection = await lifecycle.objection_for_department(department, path_id(request))
+    data, content_type = await lifecycle.attachment(
         objection, path_id(request, "event_id"), path_id(request, "n"), request.app[SETTINGS]
     )
     return web.Response(body=data, content_type=content_type)

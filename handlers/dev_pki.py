@@ -12,7 +12,7 @@ from aiohttp import web
 
 from handlers.keys import SETTINGS
 from render.tsa import TimeStampAuthority
-from services.report_render import CRL_PATH, platform_pki
+from services.reports.rendering import CRL_PATH, platform_pki
 
 TSA_PATH = "/verify/pki/tsa"
 MAX_QUERY_BYTES = 4096  # a TimeStampReq is about 100 bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.keys import REDIS
-from services.health import check_readiness
+from infra.health import check_readiness
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -4,9 +4,9 @@ first answer again, and nothing is created twice.
 The key is scoped to the caller (a user, a window operator) and the route. The first request
 with a key marks it in Redis (SET NX) before doing anything; a concurrent one with the same key
 gets 409 until the first has answered; later ones get the stored answer for 24 hours, and 422
-if their body differs from the first one's (a multipart body is told apart by its length only:
-it is streamed, not read twice). Only successful answers are stored: after an error the same
-key may be used again.
+if their body differs from the first one's (a form is compared by its fields and images, read
+before the key is looked at, so that a retry with another multipart boundary is the same body).
+Only successful answers are stored: after an error the same key may be used again.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from handlers.json_api import ok, read_body, read_json
 from handlers.keys import REDIS
 from handlers.mp_auth import client_ip, mp_user
-from handlers.mp_common import ok, read_body, read_json
 from handlers.objection_forms import MAX_FIELDS_BYTES
 from services.errors import Conflict, InvalidRequest, ServiceError
 
@@ -46,9 +46,13 @@ def _redis_key(request: web.Request, caller: str, key: str) -> str:
 
 
 async def idempotent(
-    request: web.Request, caller: str, produce: Callable[[], Awaitable[web.Response]]
+    request: web.Request,
+    caller: str,
+    produce: Callable[[], Awaitable[web.Response]],
+    fingerprint: str | None = None,
 ) -> web.Response:
-    """The answer of `produce`, or the stored one when `caller` sent this key before."""
+    """The answer of `produce`, or the stored one when `caller` sent this key before. The body
+    is told apart by `fingerprint` (a form's), else by the hash of its bytes."""
     key = request.headers.get(HEADER)
     if key is None:
         return await produce()
@@ -57,7 +61,7 @@ async def idempotent(
             f"{HEADER} 应为 1 至 128 个可见 ASCII 字符", code="invalid_idempotency_key"
         )
     redis, name = request.app[REDIS], _redis_key(request, caller, key)
-    fingerprint = await _fingerprint(request)
+    fingerprint = fingerprint or await _fingerprint(request)
     pending = json.dumps({"state": _PENDING, "fingerprint": fingerprint})
     if not await redis.set(name, pending, nx=True, ex=PENDING_TTL_S):
         return _replay(await redis.get(name), fingerprint)
@@ -100,8 +104,6 @@ def created_by_user(
 
 
 async def _fingerprint(request: web.Request) -> str:
-    if request.content_type == "multipart/form-data":
-        return f"multipart:{request.content_length}"
     return hashlib.sha256(await read_body(request, MAX_FIELDS_BYTES)).hexdigest()
 
 

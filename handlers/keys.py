@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from handlers.metrics_registry import AppMetrics
 from queues.worker import Worker
-from services.signing import SnapshotSigner
-from services.wechat_webhook import InboundQueue
+from services.reports.signing import SnapshotSigner
+from services.wechat.webhook import InboundQueue
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)

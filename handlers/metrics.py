@@ -8,10 +8,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import generate_latest
 
-from handlers.auth import require_ops
+from handlers.auth import require_ops_token
 from handlers.keys import METRICS, REDIS
 from handlers.metrics_registry import AppMetrics
-from services.ops import queue_overview
+from services.stats.queues import queue_overview
 
 
 def route_label(request: web.Request) -> str:
@@ -41,7 +41,7 @@ async def metrics_middleware(request: web.Request, handler: web.Handler) -> web.
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    await require_ops(request)
+    await require_ops_token(request)
     metrics = request.app[METRICS]
     metrics.set_queue_figures(await queue_overview(request.app[REDIS]))
     body = generate_latest(metrics.registry)

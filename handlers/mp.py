@@ -8,25 +8,30 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 
 from handlers import cors, mp_bindings, mp_hall, openapi
 from handlers.idempotency import created_by_user
+from handlers.json_api import dumps, ok, path_id, read_json
 from handlers.keys import MP_HTTP, REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip, mp_user
-from handlers.mp_common import dumps, ok, path_id, read_json
-from services import bindings
-from services.mp_login import login as mp_login
-from services.mp_reports import (
+from models.enums import Channel
+from services.access import Actor
+from services.accounts import bindings
+from services.accounts.mp_login import login as mp_login
+from services.accounts.mp_sessions import end_session
+from services.reports.requests import (
+    ReportAsk,
     history_for_user,
     page_params,
     report_for_user,
     report_options,
-    request_for_user,
+    request_report,
 )
-from services.mp_sessions import end_session
 
 
 async def login(request: web.Request) -> web.Response:
@@ -62,6 +67,11 @@ async def domains(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
+async def _request_report(redis: Redis, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    ask = ReportAsk.from_body(body)
+    return await request_report(redis, Actor(user_id=user_id), ask, Channel.MINIPROGRAM.value)
+
+
 async def list_reports(request: web.Request) -> web.Response:
     session = await mp_user(request)
     page, size = page_params(request.query.get("page"), request.query.get("page_size"))
@@ -89,7 +99,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/mp/login", login)
     app.router.add_post("/api/mp/logout", logout)
     app.router.add_get("/api/mp/domains", domains, allow_head=False)
-    app.router.add_post("/api/mp/reports", created_by_user(request_for_user, status=202))
+    app.router.add_post("/api/mp/reports", created_by_user(_request_report, status=202))
     app.router.add_get("/api/mp/reports", list_reports, allow_head=False)
     app.router.add_get("/api/mp/reports/{id}", get_report, allow_head=False)
     mp_bindings.setup(app)

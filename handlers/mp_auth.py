@@ -10,8 +10,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from handlers.keys import REDIS, SETTINGS
+from services.accounts.mp_sessions import Admission, MpSession, admit
 from services.errors import Unauthorized, Unavailable
-from services.mp_sessions import Admission, MpSession, admit
 from services.ratelimit import TooManyRequests
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.idempotency import created_by_user
+from handlers.json_api import ok, path_id
 from handlers.mp_auth import mp_user
-from handlers.mp_common import ok, path_id
-from services.bindings import (
+from services.accounts.bindings import (
     bind_from_body,
     bindings_overview,
     describe_agent,

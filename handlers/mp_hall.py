@@ -6,13 +6,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.idempotency import idempotent
+from handlers.json_api import ok, path_id, read_json
 from handlers.keys import REDIS, SETTINGS
 from handlers.mp_auth import bearer_token, client_ip, limit_ip
-from handlers.mp_common import ok, path_id, read_json
 from models.user import Operator
-from services.mp_reports import report_for_operator, request_at_window
-from services.operators import authenticate_operator
+from services.access import Actor
+from services.accounts.operators import authenticate_operator
 from services.ratelimit import check_rate
+from services.reports.requests import ReportAsk, report_for_operator, request_report
 
 
 async def _operator(request: web.Request) -> Operator:
@@ -29,10 +30,15 @@ async def create_report(request: web.Request) -> web.Response:
 
     async def produce() -> web.Response:
         body = await read_json(request)
-        return ok(
-            await request_at_window(request.app[REDIS], operator, body, client_ip(request)),
-            status=202,
+        result = await request_report(
+            request.app[REDIS],
+            Actor(operator=operator),
+            ReportAsk.from_body(body),
+            str(operator.channel),
+            consent=body.get("consent"),
+            client_ip=client_ip(request),
         )
+        return ok(result, status=202)
 
     return await idempotent(request, f"operator:{operator.id}", produce)
 

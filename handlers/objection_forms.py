@@ -1,6 +1,11 @@
 """Reading an objection form: multipart (fields and up to 9 images), or JSON or a URL-encoded
 form (fields only).
 
+An API route names its form's fields, as its OpenAPI document does: a multipart or URL-encoded
+form with any other field is refused (a JSON body's other members are ignored, as for every
+JSON route). The document must close its forms, since a form field's name travels in a part
+header, where not every name a schema allows can be written.
+
 Multipart is streamed part by part under caps on the whole body, the number of parts, each field,
 all fields together, and the count and size of images. A body announcing more than the caps is
 refused before any of it is read; any other is refused as soon as it passes one, so neither a
@@ -11,6 +16,9 @@ bytes, extension).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -20,11 +28,12 @@ from aiohttp.http_exceptions import BadHttpMessage
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from handlers.mp_common import read_body, read_json
+from handlers.json_api import read_body, read_json
+from infra import strict_json
 from models.objection import Objection
-from services import objections, strict_json
 from services.errors import InvalidRequest
-from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
+from services.objections import lifecycle
+from services.objections.attachments import MAX_IMAGE_BYTES, MAX_IMAGES, too_large, too_many
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 16  # the largest form (resolve) has 4 fields
@@ -33,14 +42,20 @@ MAX_PARTS = MAX_FIELDS + MAX_IMAGES
 # Images and fields at their caps, and room for part headers and boundaries.
 MAX_FORM_BYTES = MAX_IMAGES * MAX_IMAGE_BYTES + MAX_FIELDS_BYTES + 64 * 1024
 IMAGE_FIELDS = ("images", "images[]", "image", "file")
+# The fields of each API form (images aside), as the document lists them.
+SUBMIT_FIELDS = frozenset({"enterprise_id", "kind", "text", "record_id", "domain", "report_id"})
+NOTE_FIELDS = frozenset({"note"})
 # The largest ids the columns hold: enterprises and domains are 32-bit, the rest 64-bit.
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 
 
-def positive_id(value: Any, name: str, maximum: int = INT64_MAX) -> int | None:
-    """An id from a form or query field: None when absent, 400 unless a whole number that
-    the column can hold (a larger one would fail in the database, not here)."""
-    if value is None or value == "":
+def positive_id(
+    value: Any, name: str, maximum: int = INT64_MAX, *, blank_is_absent: bool = True
+) -> int | None:
+    """An id from a form or query field: None when absent (or blank, as a form's empty select
+    sends it), 400 unless a whole number that the column can hold (a larger one would fail in
+    the database, not here)."""
+    if value is None or (value == "" and blank_is_absent):
         return None
     number = 0
     if isinstance(value, (int, str)) and not isinstance(value, bool):
@@ -66,6 +81,12 @@ class ObjectionForm:
 
     def number(self, name: str, maximum: int = INT64_MAX) -> int | None:
         return positive_id(self.fields.get(name), name, maximum)
+
+    def fingerprint(self) -> str:
+        """What tells two forms apart (Idempotency-Key), whatever their multipart boundaries."""
+        images = [(name, hashlib.sha256(data).hexdigest()) for name, data in self.images]
+        canonical = json.dumps([self.fields, images], sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def mapping(self, name: str) -> dict[str, Any] | None:
         value = self.fields.get(name)
@@ -123,13 +144,22 @@ async def _read_part(part: BodyPartReader, limit: int, budget: _Budget) -> bytes
     return bytes(data)
 
 
-async def _read_multipart(request: web.Request, form: ObjectionForm) -> None:
+def _known(name: str | None, fields: Collection[str] | None) -> None:
+    if fields is not None and name not in fields and name not in IMAGE_FIELDS:
+        raise InvalidRequest(f"表单中有未知的字段：{name or '（无名称）'}", code="unknown_field",
+                             field=name or "")  # fmt: skip
+
+
+async def _read_multipart(
+    request: web.Request, form: ObjectionForm, fields: Collection[str] | None
+) -> None:
     budget = _Budget()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         budget.start_part()
         if not isinstance(part, BodyPartReader):
             raise InvalidRequest("不支持嵌套的表单", code="invalid_form")
+        _known(part.name, fields)
         if part.filename is not None or part.name in IMAGE_FIELDS:
             if len(form.images) == MAX_IMAGES:
                 raise too_many()
@@ -159,26 +189,30 @@ def _utf8(value: bytes, name: str) -> str:
         ) from None
 
 
-async def _read_urlencoded(request: web.Request) -> dict[str, Any]:
+async def _read_urlencoded(request: web.Request, fields: Collection[str] | None) -> dict[str, Any]:
     body = _utf8(await read_body(request, MAX_FIELDS_BYTES), "form")
     pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+    for name, _ in pairs:
+        _known(name, fields)
     return dict(pairs)
 
 
-async def read_form(request: web.Request) -> ObjectionForm:
+async def read_form(request: web.Request, fields: Collection[str] | None = None) -> ObjectionForm:
+    """The form; with `fields` (an API route's), a multipart or URL-encoded form naming any
+    other field than those and the images is refused."""
     form = ObjectionForm()
     if request.content_type == "multipart/form-data":
         length = request.content_length
         if length is not None and length > MAX_FORM_BYTES:
             raise _form_too_large()  # refused before a byte of the body is read
         try:
-            await _read_multipart(request, form)
+            await _read_multipart(request, form, fields)
         except (BadHttpMessage, ValueError):  # a malformed part header, a missing boundary
             raise InvalidRequest("表单格式有误", code="invalid_form") from None
         return form
     if request.content_type == "application/x-www-form-urlencoded":
         try:
-            form.fields = await _read_urlencoded(request)
+            form.fields = await _read_urlencoded(request, fields)
         except ValueError:  # too many fields, or percent-escapes that are not UTF-8
             raise InvalidRequest("表单格式有误", code="invalid_form") from None
         return form
@@ -194,7 +228,7 @@ async def submit_from_form(
     enterprise_id = form.number("enterprise_id", INT32_MAX)
     if enterprise_id is None:
         raise InvalidRequest("请指明企业（enterprise_id）", code="enterprise_required")
-    return await objections.submit_objection(
+    return await lifecycle.submit_objection(
         redis,
         user_id=user_id,
         enterprise_id=enterprise_id,

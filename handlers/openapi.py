@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from handlers.mp_common import dumps
+from handlers.json_api import dumps
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "openapi"
 COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "requestBodies", "securitySchemes")

@@ -1,4 +1,5 @@
-"""The ops view: /ops (HTML, refreshes itself), /ops/api/* (JSON). Ops token required."""
+"""The ops view: /ops (HTML, refreshes itself), /ops/api/* (JSON). Ops staff only, signed in
+with their own account (handlers.staff); each action is audited with the person."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ from aiohttp import web
 
 from config import clock
 from config.calendar import CHINA
-from handlers.auth import OPS_COOKIE, require_ops
-from handlers.keys import REDIS, SETTINGS
-from handlers.mp_auth import client_ip
+from handlers.keys import REDIS
+from handlers.staff.session import LOGIN, SESSION, require_staff, staff_page
 from handlers.templates_env import TEMPLATES, render_page
-from services import ops
-from services.errors import Forbidden, ServiceError, Unauthorized
+from models.staff import StaffRole
+from services.accounts.staff import StaffIdentity
 from services.jobs import last_canaries, send_canaries
-from services.ops_sessions import SESSION_TTL_S, check_token, start_session
+from services.stats import queues
 
 REFRESH_SECONDS = 5
 
@@ -42,17 +42,17 @@ TEMPLATES.filters["age"] = format_age
 TEMPLATES.filters["when"] = format_when
 
 
-async def ops_page(request: web.Request) -> web.StreamResponse:
-    try:
-        await require_ops(request)
-    except (Unauthorized, Forbidden):
-        raise web.HTTPSeeOther("/ops/login") from None
+OPS_ONLY = (StaffRole.OPS,)
+
+
+@staff_page(*OPS_ONLY)
+async def ops_page(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
     redis = request.app[REDIS]
-    streams = await ops.queue_overview(redis)
+    streams = await queues.queue_overview(redis)
     canaries = await last_canaries(redis)
     for s in streams:
         s["canary"] = canaries[s["stream"]]
-    dead = [await ops.dead_letters(redis, s["stream"]) for s in streams if s["dead"]]
+    dead = [await queues.dead_letters(redis, s["stream"]) for s in streams if s["dead"]]
     return render_page(
         "ops.html",
         streams=streams,
@@ -60,80 +60,63 @@ async def ops_page(request: web.Request) -> web.StreamResponse:
         dead_total=sum(d["total"] for d in dead),
         refresh=REFRESH_SECONDS,
         generated_at=clock.now().strftime("%Y-%m-%d %H:%M:%S"),
+        who=who,
+        csrf=request[SESSION].csrf,
     )
 
 
-async def login_form(request: web.Request) -> web.Response:
-    return render_page("ops_login.html")
+async def to_staff_login(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(f"{LOGIN}?next=/ops")
 
 
-async def login(request: web.Request) -> web.Response:
-    token = (await request.post()).get("token", "")
-    redis, settings = request.app[REDIS], request.app[SETTINGS]
-    try:
-        await check_token(redis, settings.ops_token, token if isinstance(token, str) else "",
-                          client_ip(request))  # fmt: skip
-    except ServiceError as exc:
-        return render_page("ops_login.html", status=exc.status, error=exc.message)
-    response = web.HTTPSeeOther("/ops")
-    # SameSite=Strict keeps other sites from riding the cookie into the action forms; Secure
-    # whenever the public address (or this request) is HTTPS.
-    secure = settings.public_base_url.startswith("https://") or request.secure
-    response.set_cookie(
-        OPS_COOKIE, await start_session(redis), httponly=True, samesite="Strict", secure=secure,
-        path="/", max_age=SESSION_TTL_S,
-    )  # fmt: skip
-    raise response
-
-
-def _actor(request: web.Request) -> str:
-    # Ops share one token for now; the request id ties the audit entry to the access log.
-    return f"ops@{request.remote or 'unknown'}"
+async def _ops(request: web.Request) -> str:
+    """The signed-in ops person's name in the audit trail (401/403 for anyone else)."""
+    return (await require_staff(request, OPS_ONLY)).actor
 
 
 async def api_queues(request: web.Request) -> web.Response:
-    await require_ops(request)
-    return web.json_response({"streams": await ops.queue_overview(request.app[REDIS])})
+    await _ops(request)
+    return web.json_response({"streams": await queues.queue_overview(request.app[REDIS])})
 
 
 async def api_dead(request: web.Request) -> web.Response:
-    await require_ops(request)
-    limit = ops.dead_limit(request.query.get("limit", ""))
-    letters = await ops.dead_letters(request.app[REDIS], request.match_info["stream"], limit)
+    await _ops(request)
+    limit = queues.dead_limit(request.query.get("limit", ""))
+    letters = await queues.dead_letters(request.app[REDIS], request.match_info["stream"], limit)
     return web.json_response(letters)
 
 
 async def api_requeue(request: web.Request) -> web.Response:
-    await require_ops(request)
+    actor = await _ops(request)
     stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
-    new_id = await ops.requeue_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
+    new_id = await queues.requeue_dead_letter(request.app[REDIS], actor, stream, entry_id)
     return web.json_response({"requeued": entry_id, "new_entry_id": new_id})
 
 
 async def api_requeue_all(request: web.Request) -> web.Response:
-    await require_ops(request)
+    actor = await _ops(request)
     stream = request.match_info["stream"]
-    moved = await ops.requeue_all_dead_letters(request.app[REDIS], _actor(request), stream)
+    moved = await queues.requeue_all_dead_letters(request.app[REDIS], actor, stream)
     return web.json_response({"requeued": moved})
 
 
 async def api_drop(request: web.Request) -> web.Response:
-    await require_ops(request)
+    actor = await _ops(request)
     stream, entry_id = request.match_info["stream"], request.match_info["entry_id"]
-    await ops.drop_dead_letter(request.app[REDIS], _actor(request), stream, entry_id)
+    await queues.drop_dead_letter(request.app[REDIS], actor, stream, entry_id)
     return web.json_response({"dropped": entry_id})
 
 
 async def api_canary(request: web.Request) -> web.Response:
-    await require_ops(request)
-    sent = await send_canaries(request.app[REDIS], _actor(request))
+    sent = await send_canaries(request.app[REDIS], await _ops(request))
     return web.json_response({"sent": sent})
 
 
 def _form_action(api: web.Handler) -> web.Handler:
     """The same action from the HTML page: run it, then go back to /ops."""
 
-    async def action(request: web.Request) -> web.StreamResponse:
+    @staff_page(*OPS_ONLY)
+    async def action(request: web.Request, who: StaffIdentity) -> web.StreamResponse:
         await api(request)
         raise web.HTTPSeeOther("/ops")
 
@@ -143,8 +126,7 @@ def _form_action(api: web.Handler) -> web.Handler:
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/ops", ops_page)
-    r.add_get("/ops/login", login_form)
-    r.add_post("/ops/login", login)
+    r.add_get("/ops/login", to_staff_login)
     r.add_get("/ops/api/queues", api_queues)
     r.add_get("/ops/api/dead/{stream}", api_dead)
     r.add_post("/ops/api/dead/{stream}/requeue-all", api_requeue_all)

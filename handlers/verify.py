@@ -5,17 +5,24 @@ Every /verify answer is `Cache-Control: no-store`: a verdict is as of the moment
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS, SIGNER
 from handlers.templates_env import render_page
 from services.audit import append_audit
 from services.errors import InvalidRequest, NotFound
-from services.pdf_check import MAX_PDF_BYTES, check_pdf
 from services.ratelimit import check_rate
-from services.report_render import platform_pki
-from services.signing_keys import published_keys, record_key_in_use
-from services.verification import open_download, ready_report, report_evidence, verify_report
+from services.reports.pdf_check import MAX_PDF_BYTES, check_pdf
+from services.reports.rendering import platform_pki
+from services.reports.signing_keys import published_keys, record_key_in_use
+from services.reports.verification import (
+    open_download,
+    ready_report,
+    report_evidence,
+    verify_report,
+)
 
 VERIFY_PER_MINUTE = 30
 NO_STORE = {"Cache-Control": "no-store"}
@@ -97,15 +104,23 @@ async def check_upload(request: web.Request) -> web.StreamResponse:
     return _no_store(web.json_response({"genuine": checked.genuine, "findings": checked.lines()}))
 
 
-async def download(request: web.Request) -> web.Response:
-    data, content_type = await open_download(
+async def download(request: web.Request) -> web.StreamResponse:
+    stream, content_type = await open_download(
         request.app[SETTINGS],
         request.match_info["name"],
         request.query.get("e", ""),
         request.query.get("s", ""),
         actor=f"download@{_client(request)}",
     )
-    return web.Response(body=data, content_type=content_type)
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response.content_length = stream.size
+    await response.prepare(request)
+    # A client that goes away mid-download closes the stream (and its file) at once.
+    async with aclosing(stream.chunks) as chunks:
+        async for chunk in chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def setup(app: web.Application) -> None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from handlers.keys import REDIS, SETTINGS, WECHAT_INBOUND
-from services.wechat_webhook import (
+from services.wechat.webhook import (
     MAX_BODY_BYTES,
     BodyTooLarge,
     InboundQueue,

@@ -12,4 +12,6 @@ MODEL_MODULES = [
     "models.ingest_batch",
     "models.record_version",
     "models.signing_key",
+    "models.staff",
+    "models.stored_file",
 ]

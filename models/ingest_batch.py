@@ -13,7 +13,8 @@ class IngestBatch(Model):
     channel = fields.CharField(max_length=8)  # api | cli
     content_type = fields.CharField(max_length=64, default="")
     encoding = fields.CharField(max_length=16, default="")
-    # receiving -> writing -> done; or refused (nothing written) or failed (see the README).
+    # receiving -> writing -> done; or refused (nothing written) or failed
+    # (docs/department-api.md).
     status = fields.CharField(max_length=16)
     refusal_code = fields.CharField(max_length=48, null=True)
     rows_received = fields.IntField(default=0)
@@ -22,6 +23,9 @@ class IngestBatch(Model):
     unchanged = fields.IntField(default=0)
     rejected = fields.IntField(default=0)
     rejections_by_code = fields.JSONField(default=dict)
+    # The first rejected rows (line, field, code, message, source_ref), as the answer listed
+    # them: the department console offers them as a CSV.
+    rejected_rows = fields.JSONField(default=list)
     started_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
 

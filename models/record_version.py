@@ -14,7 +14,7 @@ class RecordVersion(Model):
     # spares every insert a lock on its record row: an eighth of the write time.
     record_id = fields.BigIntField()
     version = fields.IntField()
-    # The canonical JSON that content_hash covers (services.ingest_content), stored verbatim.
+    # The canonical JSON that content_hash covers (services.ingest.content), stored verbatim.
     content = fields.TextField()
     content_hash = fields.CharField(max_length=64)
     batch_id = fields.BigIntField(null=True)  # the IngestBatch that wrote it (never deleted)

@@ -27,7 +27,7 @@ class Report(Model):
     snapshot_sha256 = fields.CharField(max_length=64, null=True)
     signature = fields.CharField(max_length=128, null=True)  # Ed25519, hex
     # The key that signed the canonical snapshot bytes; None: an older report whose signature is
-    # over the raw 32-byte SHA-256 of those bytes (services.signing, LEGACY_SCHEME).
+    # over the raw 32-byte SHA-256 of those bytes (services.reports.signing, LEGACY_SCHEME).
     signing_key_id = fields.CharField(max_length=32, null=True)
     pdf_sha256 = fields.CharField(max_length=64, null=True)  # of the sealed file, for verifiers
     pdf_path = fields.CharField(max_length=255, null=True)

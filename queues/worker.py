@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from config.logging import request_id_var
 from queues.backoff import Reconnector, backoff_delay
 from queues.config import DEFAULT_GROUP, StreamConfig, as_config
+from queues.connection import connect_redis
 from queues.dead import describe_failure
 from queues.envelope import Envelope, text
 from queues.registry import JobContext, Registry
@@ -51,7 +52,7 @@ def consumer_name() -> str:
 
 def worker_redis(redis_url: str, block_ms: int = 1000, concurrency: int = 8) -> Redis:
     """A client for a worker: its socket timeout outlasts the blocking read."""
-    return Redis.from_url(
+    return connect_redis(
         redis_url,
         socket_timeout=block_ms / 1000 + 5,
         socket_connect_timeout=2,
@@ -451,7 +452,7 @@ class WorkerSettings(Protocol):
     """What the worker needs of the settings (config.settings.Settings has it)."""
 
     @property
-    def redis_url(self) -> str: ...
+    def redis_target(self) -> str: ...
 
 
 async def run_worker(
@@ -494,14 +495,14 @@ def run_worker_process(
     """Blocking entry point for `run.py worker`; returns the exit status.
 
     `lifespan` opens what the handlers need for the worker's lifetime. Queues sit below services,
-    so the caller passes the ORM in: ``lifespan=lambda: services.db.database(s.database_url)``.
+    so the caller passes the ORM in: ``lifespan=lambda: infra.db.database(s.database_url)``.
     Handlers get `settings` as ``ctx.settings``.
     """
 
     async def main() -> None:
         async with lifespan() if lifespan else contextlib.nullcontext():
             await run_worker(
-                settings.redis_url, registry, streams, concurrency, context=settings, **options
+                settings.redis_target, registry, streams, concurrency, context=settings, **options
             )
 
     asyncio.run(main())

@@ -1,9 +1,10 @@
 """One call from snapshot to files: the sealed PDF and the PNG card, for the render worker.
 
-`render_report(snapshot, engine, evidence, seal=...)` has the shape services.reports' Renderer
-expects once the seal is bound: `partial(render_report, seal=SealMaterial.from_dev_pki(pki))`.
-`evidence` are the files embedded in the PDF before sealing (the signed snapshot, its signature).
-Synchronous and CPU-bound: the worker runs it in a thread (asyncio.to_thread) or a process.
+`render_report(snapshot, engine, evidence, seal=...)` has the shape the Renderer of
+services.reports.issuing expects once the seal is bound:
+`partial(render_report, seal=SealMaterial.from_dev_pki(pki))`. `evidence` are the files embedded
+in the PDF before sealing (the signed snapshot, its signature). Synchronous and CPU-bound: the
+worker runs it in a thread (asyncio.to_thread) or a process.
 """
 
 from __future__ import annotations

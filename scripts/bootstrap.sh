@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   redis-server            # the embedded default starts its own Redis when none answers
+  redis-sentinel          # the Sentinel fail-over test runs three sentinels of its own
   fonts-noto-cjk          # serif CJK font for the report PDF and the PNG card
   fonts-wqy-zenhei
   libpango-1.0-0          # WeasyPrint's text layout (the selectable engine, the bench baseline)

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from config import clock
 from models.enums import BindingRole
-from models.user import Binding
+from models.user import Binding, Operator
 from services.errors import Forbidden
 
 SCOPES = ("reports", "objections")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts through a channel: an enterprise's user, or a service-hall operator."""
+
+    user_id: int | None = None
+    operator: Operator | None = None
+
+    @property
+    def name(self) -> str:
+        """As the audit log names them."""
+        if self.operator is not None:
+            return f"operator:{self.operator.name}"
+        return f"user:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Acting:
+    """An enterprise the user may act for, in plain values."""
+
+    enterprise_id: int
+    name: str
+    uscc: str
 
 
 def binding_is_live(binding: Binding, now: datetime | None = None) -> bool:
@@ -31,6 +56,14 @@ async def live_bindings(user_id: int) -> list[Binding]:
     rows = await Binding.filter(user_id=user_id).prefetch_related("enterprise").order_by("id")
     now = clock.utc_now()
     return [b for b in rows if binding_is_live(b, now)]
+
+
+async def enterprises_for(user_id: int, scope: str) -> tuple[list[Acting], bool]:
+    """The enterprises the user may act for in `scope`, and whether the user is bound at all."""
+    bindings = await live_bindings(user_id)
+    allowed = [b for b in bindings if binding_allows(b, scope)]
+    acting = [Acting(b.enterprise_id, b.enterprise.name, b.enterprise.uscc) for b in allowed]
+    return acting, bool(bindings)
 
 
 async def require_scope(user_id: int, enterprise_id: int, scope: str) -> Binding:

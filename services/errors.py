@@ -31,6 +31,13 @@ class InvalidRequest(ServiceError):
     """The request is malformed or breaks a rule."""
 
 
+class Unprocessable(InvalidRequest):
+    """The request has the form the API document gives, but a rule refuses its content (a check
+    digit, a date span, a blank text): 422, so that a client can tell the two apart."""
+
+    status = 422
+
+
 class Unauthorized(ServiceError):
     """The caller did not prove who it is."""
 

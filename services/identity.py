@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from stdnum.cn import uscc as stdnum_uscc
-from stdnum.exceptions import ValidationError
 
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, Unprocessable
+
+# The USCC's form (GB 32100): eight digits, then ten of the code's 31 characters. The API
+# document states the same pattern; the check digit is the one rule it cannot state.
+_USCC_FORM = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}")
+_INVALID_USCC = "统一社会信用代码无效，请核对后重新输入（18位，含校验码）"
 
 
 def normalise_uscc(value: str) -> str:
-    """Upper-case and strip a USCC, and raise InvalidRequest unless its checksum holds."""
+    """Upper-case and strip a USCC: InvalidRequest unless it has the form, Unprocessable
+    unless its check digit holds."""
     compact = stdnum_uscc.compact(value or "")
-    try:
-        return stdnum_uscc.validate(compact)
-    except ValidationError:
-        raise InvalidRequest(
-            "统一社会信用代码无效，请核对后重新输入（18位，含校验码）",
-            code="invalid_uscc",
-            value=value,
-        ) from None
+    if not _USCC_FORM.fullmatch(compact):
+        raise InvalidRequest(_INVALID_USCC, code="invalid_uscc", value=value)
+    if not stdnum_uscc.is_valid(compact):
+        raise Unprocessable(_INVALID_USCC, code="invalid_uscc", value=value)
+    return compact
 
 
 def is_valid_uscc(value: str) -> bool:

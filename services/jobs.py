@@ -1,4 +1,6 @@
-"""The application's job handlers, registered on one Registry that workers are given.
+"""The application's streams and job handlers: one table declares each stream (its name, its
+label for ops, the job it carries and how that job's handler is made), and build_registry
+registers them on the one Registry that workers are given.
 
 Delivery is at least once, so every handler here is idempotent (keyed on ctx.job_id or on a
 natural key of its payload).
@@ -8,33 +10,35 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.messages import BotEngine
 from config.settings import Settings
 from queues.producer import enqueue
-from queues.registry import JobContext, Registry
-from services import bindings
+from queues.registry import Handler, JobContext, Registry
+from services.accounts import bindings
 from services.audit import append_audit
-from services.ingest_quality import data_as_of_all
-from services.notify import notify_job
-from services.objection_notify import NOTIFY_JOB
-from services.ops import STREAMS
-from services.report_render import make_renderer
-from services.reports import RENDER_JOB, render_job
-from services.signing import SnapshotSigner
-from services.wechat_inbound import inbound_job
-from services.wechat_outbound import (
+from services.ingest.quality import data_as_of_all
+from services.objections.events import NOTIFY_JOB, NOTIFY_STREAM
+from services.reports.issuing import RENDER_JOB, RENDER_STREAM, render_job
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner
+from services.wechat.inbound import inbound_job
+from services.wechat.messages import BotEngine
+from services.wechat.notifier import notify_job
+from services.wechat.outbound import (
     OUTBOUND_JOB,
+    OUTBOUND_STREAM,
     announce_bot_card,
     announce_bot_reports,
     outbound_job,
 )
-from services.wechat_webhook import INBOUND_JOB
+from services.wechat.webhook import INBOUND_JOB, INBOUND_STREAM
 
 CANARY_JOB = "ops.canary"
 CANARY_TTL_S = 24 * 3600
@@ -89,11 +93,18 @@ async def data_as_of_for_report(domains: Sequence[int]) -> Mapping[int, date | N
     return cached[1]
 
 
-def build_registry(settings: Settings, *, bot_engine: BotEngine | None = None) -> Registry:
-    """Every job YuCredit's workers know; `bot_engine` defaults to bot.engine.handle."""
-    bindings.configure(settings)  # the bot binds enterprises in workers: it needs the keys
-    registry = Registry()
-    registry.add(CANARY_JOB, handle_canary)
+@dataclass(frozen=True)
+class Stream:
+    """One message queue: the Redis stream, its name for ops, the job it carries, and how a
+    worker makes that job's handler from the settings and the conversation engine."""
+
+    name: str
+    label: str
+    job: str
+    handler: Callable[[Settings, BotEngine], Handler]
+
+
+def _render_handler(settings: Settings, bot_engine: BotEngine) -> Handler:
     render = render_job(
         signer=SnapshotSigner(settings.report_signing_key),
         data_as_of=data_as_of_for_report,
@@ -102,8 +113,25 @@ def build_registry(settings: Settings, *, bot_engine: BotEngine | None = None) -
     )
     # A report asked for in the bot: its card goes to its user as soon as it is stored (above),
     # its links once the sealed PDF is.
-    registry.add(RENDER_JOB, announce_bot_reports(render))
-    registry.add(INBOUND_JOB, inbound_job(bot_engine))
-    registry.add(OUTBOUND_JOB, outbound_job())
-    registry.add(NOTIFY_JOB, notify_job())
+    return announce_bot_reports(render)
+
+
+STREAM_TABLE: tuple[Stream, ...] = (
+    Stream(INBOUND_STREAM, "公众号消息接收", INBOUND_JOB, lambda _, engine: inbound_job(engine)),
+    Stream(OUTBOUND_STREAM, "微信消息发送", OUTBOUND_JOB, lambda _, __: outbound_job()),
+    Stream(RENDER_STREAM, "报告生成", RENDER_JOB, _render_handler),
+    Stream(NOTIFY_STREAM, "异议通知", NOTIFY_JOB, lambda _, __: notify_job()),
+)
+STREAMS: tuple[str, ...] = tuple(stream.name for stream in STREAM_TABLE)
+STREAM_LABELS: Mapping[str, str] = MappingProxyType({s.name: s.label for s in STREAM_TABLE})
+
+
+def build_registry(settings: Settings, *, bot_engine: BotEngine) -> Registry:
+    """Every job YuCredit's workers know; `bot_engine` answers wx.inbound (bot.engine.handle,
+    passed in by whoever composes the worker)."""
+    bindings.configure(settings)  # the bot binds enterprises in workers: it needs the keys
+    registry = Registry()
+    registry.add(CANARY_JOB, handle_canary)  # ops probes travel on every stream
+    for stream in STREAM_TABLE:
+        registry.add(stream.job, stream.handler(settings, bot_engine))
     return registry

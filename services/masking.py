@@ -25,6 +25,7 @@ _PERSONAL_KEYS = {
     "name",
     "legal_rep_name",
     "agent_name",
+    "agent_code",
 }
 _PHONE_KEYS = {"phone", "mobile", "agent_phone"}
 

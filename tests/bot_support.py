@@ -11,7 +11,6 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from bot.dialogs import MediaDownloader, Turn
 from bot.engine import handle
-from bot.messages import InboundMessage, OutboundMessage
 from bot.state import DialogState, load_state
 from config.settings import Settings
 from models.catalogue import Department
@@ -21,8 +20,9 @@ from models.record import Record
 from models.report import Report
 from models.user import Binding, User
 from services.identity import hash_id_number
-from services.reports import Renderer, ReportRequest, issue, request_report
-from services.signing import SnapshotSigner
+from services.reports.issuing import Renderer, ReportRequest, issue, request_report
+from services.reports.signing import SnapshotSigner
+from services.wechat.messages import InboundMessage, OutboundMessage
 
 # 2026-11-27 10:00 in Chongqing.
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC).timestamp()
@@ -104,7 +104,12 @@ class Chat:
 def turn(chat: Chat, text: str, user: User) -> Turn:
     """A turn for calling one step directly, (state, turn) -> (state, replies)."""
     return Turn(
-        chat.redis, chat.settings, user, chat.message(content=text), chat.clock, chat.download_media
+        chat.redis,
+        chat.settings,
+        user.id,
+        chat.message(content=text),
+        chat.clock,
+        chat.download_media,
     )
 
 

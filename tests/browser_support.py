@@ -8,6 +8,7 @@ package-lock.json (`npm ci` in bootstrap). Screenshots go to var/screenshots/.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +31,14 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def free_port() -> int:
+    """A port nothing listens on, for the application under test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 @asynccontextmanager

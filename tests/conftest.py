@@ -21,9 +21,9 @@ import pytest
 from redis.asyncio import Redis
 
 from config.settings import Settings
-from services.catalogue import sync_catalogue
-from services.db import database, migrate
-from services.redis_local import redis_answers
+from infra.db import database, migrate
+from infra.redis_local import redis_answers
+from services.reports.catalogue import sync_catalogue
 
 BACKEND = os.environ.get("YUCREDIT_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

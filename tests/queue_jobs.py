@@ -15,8 +15,8 @@ from tortoise import connections
 
 from config.logging import setup_logging
 from config.settings import Settings
+from infra.db import database
 from queues import JobContext, Registry, StreamConfig, run_worker_process
-from services.db import database
 
 EFFECT_STREAM = "test:effects"
 RUNS_KEY = "test:effects:runs"  # handler runs, duplicates included

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from handlers.middleware import error_middleware
-from services import strict_json
-from services.departments import create_department_key
+from infra import strict_json
+from services.accounts.department_keys import create_department_key
+from services.accounts.operators import create_operator
 from services.errors import InvalidRequest
-from services.operators import create_operator
 from tests.test_objection_support import bound_user, enterprise, token
 
 # Each route that reads a JSON body, reached past its authentication.
@@ -76,6 +76,20 @@ async def test_a_deep_ndjson_row_is_a_rejected_row_not_a_500(cli, callers):  # t
 async def test_a_non_ascii_link_signature_is_refused_not_a_500(cli, signature: str):  # type: ignore[no-untyped-def]
     r = await cli.get(f"/r/YX20260101000001.pdf?e=9999999999&s={signature}")
     assert r.status == 403 and (await r.json())["code"] == "link_invalid"
+
+
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        ("/api/mp/reports/%C2%B9", "mp"),
+        ("/api/mp/objections/%C2%B9", "mp"),
+        ("/api/hall/reports/%C2%B2", "hall"),
+        ("/api/dept/objections/%C2%B9/events/1/attachments/1", "dept"),
+    ],
+)
+async def test_a_superscript_digit_as_an_id_is_a_plain_404_not_a_500(cli, callers, path, who):  # type: ignore[no-untyped-def]
+    r = await cli.get(path, headers=callers[who])
+    assert r.status == 404 and (await r.json())["code"] == "not_found", await r.text()
 
 
 async def test_a_non_ascii_verification_code_is_a_plain_404(cli):  # type: ignore[no-untyped-def]

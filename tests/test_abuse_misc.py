@@ -17,12 +17,12 @@ import pytest
 from redis.asyncio import Redis
 
 from fakes.wechat import FakeWeChat
+from infra.db import database, migrate
+from infra.formula import starts_like_formula
 from models.objection import Objection
 from models.report import Report
 from queues import DEFAULT_GROUP, JobContext, Registry, StreamConfig, Worker, enqueue
-from services.db import database, migrate
-from services.departments import create_department_key
-from services.formula import starts_like_formula
+from services.accounts.department_keys import create_department_key
 from tests.test_ingest_support import ndjson, push_records, record_row
 from tests.test_mp_support import ENTERPRISES, auth, make_enterprises, representative
 from tests.test_objection_support import bound_user, enterprise, token
@@ -62,7 +62,7 @@ async def test_objection_text_is_checked_for_formulas(cli, redis: Redis):  # typ
         body = {"enterprise_id": ent.id, "kind": "correction", "domain": 27, "text": text}
         r = await cli.post("/api/mp/objections", json=body, headers=headers)
         answer = await r.json()
-        assert r.status == 400 and answer["code"] == "formula_injection", (text, answer)
+        assert r.status == 422 and answer["code"] == "formula_injection", (text, answer)
         assert "公式" in answer["message"]
     assert not await Objection.exists()
 
@@ -165,9 +165,48 @@ async def test_a_failed_request_frees_its_key(cli, redis: Redis):  # type: ignor
     headers = {**await token(redis, await bound_user(ent)), "Idempotency-Key": "obj-2"}
     body = {"enterprise_id": ent.id, "kind": "correction", "domain": 27}
     r = await cli.post("/api/mp/objections", json=body, headers=headers)
-    assert r.status == 400 and (await r.json())["code"] == "text_required"
+    assert r.status == 422 and (await r.json())["code"] == "text_required"
     r = await cli.post("/api/mp/objections", json={**body, "text": "补上"}, headers=headers)
     assert r.status == 201 and "Idempotent-Replayed" not in r.headers
+
+
+def _multipart(boundary: str, fields: dict[str, object]) -> tuple[bytes, dict[str, str]]:
+    body = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    return f"{body}--{boundary}--\r\n".encode(), {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"
+    }
+
+
+async def test_a_multipart_retry_with_another_boundary_gets_the_first_answer(cli, redis: Redis):  # type: ignore[no-untyped-def]
+    ent = await enterprise(1)
+    headers = {**await token(redis, await bound_user(ent)), "Idempotency-Key": "obj-3"}
+    fields = {"enterprise_id": ent.id, "kind": "correction", "domain": 27, "text": "数据有误"}
+    answers = []
+    for boundary in ("first-boundary", "a-retry-boundary-of-another-length"):
+        body, content_type = _multipart(boundary, fields)
+        r = await cli.post("/api/mp/objections", data=body, headers={**headers, **content_type})
+        answers.append((r.status, r.headers.get("Idempotent-Replayed"), await r.json()))
+    assert [a[:2] for a in answers] == [(201, None), (201, "true")], answers
+    assert answers[0][2] == answers[1][2] and await Objection.all().count() == 1
+
+
+async def test_a_multipart_body_of_the_same_length_with_other_fields_is_another_request(
+    cli, redis: Redis
+):  # type: ignore[no-untyped-def]
+    ent = await enterprise(1)
+    headers = {**await token(redis, await bound_user(ent)), "Idempotency-Key": "obj-4"}
+    first = {"enterprise_id": ent.id, "kind": "correction", "domain": 27, "text": "数据有误"}
+    second = {**first, "domain": 28}  # as long as the first, to the byte
+    bodies = [_multipart("b", first), _multipart("b", second)]
+    assert len(bodies[0][0]) == len(bodies[1][0])
+    r = await cli.post("/api/mp/objections", data=bodies[0][0], headers={**headers, **bodies[0][1]})
+    assert r.status == 201, await r.text()
+    r = await cli.post("/api/mp/objections", data=bodies[1][0], headers={**headers, **bodies[1][1]})
+    assert r.status == 422 and (await r.json())["code"] == "idempotency_key_reused"
+    assert await Objection.all().count() == 1
 
 
 # ---- a killed worker's jobs ---------------------------------------------------------------

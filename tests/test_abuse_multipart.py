@@ -31,9 +31,9 @@ from handlers.objection_forms import (
     MAX_PARTS,
     read_form,
 )
+from services.accounts.operators import create_operator
 from services.errors import InvalidRequest
-from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES
-from services.operators import create_operator
+from services.objections.attachments import MAX_IMAGE_BYTES, MAX_IMAGES
 from tests.test_objection_support import bound_user, enterprise, token
 
 LIMIT = 4

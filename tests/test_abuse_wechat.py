@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from fakes.wechat_push import text_xml
 from handlers.app import create_app
-from services.wechat_webhook import INBOUND_STREAM
+from services.wechat.webhook import INBOUND_STREAM
 from tests.wechat_support import signer_for, wechat_settings
 
 VICTIM = "o_victim_openid"

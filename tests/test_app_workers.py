@@ -9,9 +9,9 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from handlers.app import create_app
 from services.jobs import last_canaries, send_canaries
-from services.reports import RENDER_STREAM
-from services.wechat_outbound import OUTBOUND_STREAM
-from services.wechat_webhook import INBOUND_STREAM
+from services.reports.issuing import RENDER_STREAM
+from services.wechat.outbound import OUTBOUND_STREAM
+from services.wechat.webhook import INBOUND_STREAM
 
 STREAMS = (INBOUND_STREAM, OUTBOUND_STREAM, RENDER_STREAM)
 

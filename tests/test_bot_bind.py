@@ -1,5 +1,6 @@
 """The bind dialog: USCC, the enterprise's name, the legal representative's name and ID number;
-or an agent's authorisation code. The rules are services.bindings' (lockout, hashed IDs)."""
+or an agent's authorisation code. The rules are those of services.accounts.bindings (lockout,
+hashed IDs)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from config.settings import Settings
 from models.audit import AuditEntry
 from models.enums import BindingRole
 from models.user import Binding, User
-from services import bindings
+from services.accounts import bindings
 from tests.bot_support import (
     ID_NUMBER,
     LEGAL_REP,
@@ -184,6 +185,8 @@ async def test_an_agent_binds_with_the_code_the_legal_representative_made(
     assert reply.startswith(f"绑定成功：您已作为经办人绑定“{NAME}”")
     binding = await Binding.get(user=await chat.user())
     assert binding.role == BindingRole.AGENT and binding.scopes == ["reports"]
+    audit = await AuditEntry.get(action="agent.redeemed")
+    assert (audit.object_id, audit.detail["channel"]) == (str(binding.id), "bot")
     assert not (await chat.state()).active
 
 

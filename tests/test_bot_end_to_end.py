@@ -1,4 +1,5 @@
-"""Issue 8 end to end: a WeChat user subscribes, gets a report and raises an objection.
+"""End to end through the Official Account: a WeChat user subscribes, gets a report and raises
+an objection.
 
 Everything real but WeChat: encrypted pushes to /wechat, the webhook, the queues, the workers
 of `serve --with-workers` (bot engine, renderer, sender) and the WeChat client, against the fake
@@ -31,13 +32,14 @@ from fakes.wechat import FakeWeChat, SentMessage
 from fakes.wechat_push import event_xml, image_xml, next_msg_id, text_xml
 from fakes.wechat_simulate import Simulator
 from handlers.app import create_app
+from infra.storage import open_store, read_all
 from models.catalogue import Department
 from models.enums import Channel, ObjectionKind, RecordKind, RecordStatus
 from models.objection import Objection
 from models.record import Record
 from models.report import Report
 from models.user import Binding, User
-from services import bindings
+from services.accounts import bindings
 from tests.bot_support import ID_NUMBER, LEGAL_REP, NAME, USCC, bind, make_enterprise
 from tests.test_wechat_simulate import simulate
 from tests.wechat_support import post_signed, signer_for, wechat_settings
@@ -202,8 +204,9 @@ async def test_subscribe_report_and_objection_through_webhook_queues_and_workers
     assert objection.submitted_by_id == wx_user.id and objection.text == reason
     [attachment] = objection.attachments
     assert fake_wechat.calls_to("/cgi-bin/media/get")[-1].query["media_id"] == media_id
-    stored = list(settings_on_fake.objection_files_dir.rglob("*.*"))
-    assert [p.read_bytes() for p in stored] == [PHOTO], attachment
+    photos = open_store(settings_on_fake, area="objections")
+    stored = [await read_all(photos, name) for name in await photos.names()]
+    assert stored == [PHOTO], attachment
 
     # Progress lists the report and the open ticket.
     [reports, tickets, hint] = await user.says("进度", answers=3)

@@ -4,6 +4,7 @@ and the open tickets in the progress dialog."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,13 @@ from bot.dialogs import download_media
 from bot.dialogs import objection as objection_dialog
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
-from models.enums import BindingRole, Channel, ObjectionKind, ObjectionStatus
+from infra.storage import open_store
+from models.audit import AuditEntry
+from models.enums import BindingRole, Channel, ObjectionKind, ObjectionStatus, RecordStatus
 from models.objection import Objection
 from models.record import Record
 from models.report import Report
+from models.user import Binding
 from services.errors import Unavailable
 from tests.bot_support import Chat, bind, bound_chat, issued_report, make_enterprise, turn
 
@@ -64,6 +68,16 @@ async def _at_photos(chat: Chat) -> None:
     await chat.say("该处罚已于2024年1月履行完毕并完成整改，申请更正。")
 
 
+async def _submitted_without_photos(
+    redis: Redis, settings: Settings, media: FakeMedia
+) -> tuple[Chat, Objection]:
+    chat, _ = await _chat_with_report(redis, settings, media)
+    await _at_photos(chat)
+    await chat.say("跳过")
+    await chat.say("确认")
+    return chat, await Objection.get()
+
+
 async def test_an_objection_on_a_record_step_by_step(
     db: str, redis: Redis, settings: Settings, media: FakeMedia
 ) -> None:
@@ -94,7 +108,7 @@ async def test_an_objection_on_a_record_step_by_step(
     assert made.submitted_by_id == (await chat.user()).id
     assert made.text == "该处罚已于2024年1月履行完毕并完成整改，申请更正。"
     assert len(made.attachments) == 2
-    assert len(list(settings.objection_files_dir.rglob("*.*"))) == 2
+    assert len(await open_store(settings, area="objections").names()) == 2
     assert media.calls == ["M-JPEG", "M-PNG"]
     assert await redis.keys("bot:media:*") == []  # the photos' bytes are gone from Redis
     assert not (await chat.state()).active
@@ -258,11 +272,7 @@ async def test_a_replayed_confirmation_files_one_objection(
 async def test_progress_lists_the_open_tickets(
     db: str, redis: Redis, settings: Settings, media: FakeMedia
 ) -> None:
-    chat, _ = await _chat_with_report(redis, settings, media)
-    await _at_photos(chat)
-    await chat.say("跳过")
-    await chat.say("确认")
-    made = await Objection.get()
+    chat, made = await _submitted_without_photos(redis, settings, media)
     replies = await chat.say("进度")
     tickets = next(r for r in replies if r.startswith("您的异议"))
     assert made.ticket_no in tickets and "信息更正" in tickets and "已提交" in tickets
@@ -284,3 +294,41 @@ async def test_photos_are_downloaded_through_the_wechat_api(
     await chat.say("确认")
     made = await Objection.get()
     assert len(made.attachments) == 1
+
+
+async def test_the_records_listed_are_those_of_the_report_still_open_to_objection(
+    db: str, redis: Redis, settings: Settings, media: FakeMedia
+) -> None:
+    """The mini-program's rule (records_open_to_objection): a decision revoked since the report
+    was issued is no longer one to object to."""
+    chat, report = await _chat_with_report(redis, settings, media)
+    await Record.filter(domain_id=15).update(status=RecordStatus.REVOKED)
+    await chat.say("异议")
+    [listing] = await chat.say("1")
+    assert listing.startswith(f"报告 {report.number} 中的信息")
+    assert listing.splitlines()[1:] == [
+        "1 【税务】渝税欠〔2024〕0387号（2024-09-30，行政处罚（普通程序））"
+    ]
+    [reply] = await chat.say("1")
+    assert reply.startswith("已选择：【税务】渝税欠〔2024〕0387号")
+    assert (await chat.state()).data["record_id"] == (await Record.get(domain_id=37)).id
+
+
+async def test_a_report_of_an_enterprise_no_longer_bound_is_not_found(
+    db: str, redis: Redis, settings: Settings, media: FakeMedia
+) -> None:
+    chat, _ = await _chat_with_report(redis, settings, media)
+    await chat.say("异议")
+    await Binding.all().update(revoked_at=datetime.now(UTC))
+    [reply] = await chat.say("1")
+    assert reply == "未找到该报告"
+    assert (await chat.state()).step == "report"
+
+
+async def test_the_objection_is_audited_with_the_bots_channel(
+    db: str, redis: Redis, settings: Settings, media: FakeMedia
+) -> None:
+    _, made = await _submitted_without_photos(redis, settings, media)
+    audit = await AuditEntry.get(action="objection.submit")
+    assert (audit.actor, audit.object_id) == (f"user:{made.submitted_by_id}", made.ticket_no)
+    assert audit.detail["channel"] == "bot"

@@ -60,7 +60,7 @@ def test_domain_15_is_found_by_every_word_for_the_environment() -> None:
         assert match_name(word) == (15,), word
 
 
-@pytest.mark.parametrize("text", ["41", "0", "火星", "38-45", ""])
+@pytest.mark.parametrize("text", ["41", "0", "火星", "38-45", "¹", ""])
 def test_unknown_domains_are_refused_by_name(text: str) -> None:
     with pytest.raises(DomainsNotUnderstood) as caught:
         parse_domains(text)

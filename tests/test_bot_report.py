@@ -14,7 +14,7 @@ from models.audit import AuditEntry
 from models.enums import BindingRole, Channel, ReportPurpose, ReportStatus
 from models.report import Report
 from models.user import Binding
-from services.reports import RENDER_STREAM
+from services.reports.issuing import RENDER_STREAM
 from tests.bot_support import (
     USCC,
     Chat,
@@ -68,6 +68,7 @@ async def test_the_whole_dialog_queues_a_report_for_the_bound_enterprise(
     assert not (await chat.state()).active
     audit = await AuditEntry.get(action="report.requested")
     assert (audit.actor, audit.object_id) == (f"user:{made.requester_id}", made.number)
+    assert (audit.detail["channel"], audit.detail["uscc"]) == ("bot", enterprise.uscc)
 
 
 @pytest.mark.parametrize("purpose", ["债券发行", "债券", "4"])

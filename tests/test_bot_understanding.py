@@ -9,13 +9,14 @@ import pytest
 from redis.asyncio import Redis
 
 from bot import engine, menu
+from bot.dialogs import CHANNEL, objection, progress, report
 from bot.dialogs import bind as bind_dialog
-from bot.dialogs import report
 from bot.understand.faq import UNANSWERED
+from bot.understand.lexicon import PURPOSE_WORDS
 from config.settings import Settings
-from models.enums import ObjectionKind
+from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose, ReportStatus
 from models.report import Report
-from services import bindings
+from services.accounts import bindings
 from tests.bot_support import (
     NAME,
     TODAY,
@@ -231,3 +232,13 @@ async def test_a_free_text_answer_is_taken_as_it_is(
     state = await chat.state()
     assert (state.step, state.data["text"]) == ("photos", description)
     assert "免费" not in reply
+
+
+def test_the_bots_words_for_the_policys_terms_are_their_stored_values() -> None:
+    """The bot names purposes, kinds, statuses and its channel by value (it imports no models):
+    each value is the enum's."""
+    assert set(PURPOSE_WORDS.values()) == {p.value for p in ReportPurpose}
+    assert set(objection.KIND_WORDS.values()) == {k.value for k in ObjectionKind}
+    assert ObjectionKind.REPAIR.value == objection.REPAIR
+    assert Channel.BOT.value == CHANNEL
+    assert (progress.READY, progress.SUBMITTED) == (ReportStatus.READY, ObjectionStatus.SUBMITTED)

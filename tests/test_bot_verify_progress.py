@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from redis.asyncio import Redis
 
@@ -12,7 +14,8 @@ from models.audit import AuditEntry
 from models.enums import ReportStatus
 from models.record import Record
 from models.report import Report
-from services.reports import ReportRequest, request_report
+from models.user import Binding
+from services.reports.issuing import ReportRequest, request_report
 from tests.bot_support import TODAY, USCC, Chat, bound_chat, issued_report
 
 
@@ -161,6 +164,18 @@ async def test_progress_explains_a_report_that_is_not_ready(
 
 async def test_progress_without_reports_says_so(db: str, redis: Redis, settings: Settings) -> None:
     chat = Chat(redis, settings)
+    [reply] = await chat.say("进度")
+    assert reply == "您还没有通过公众号申请过报告。回复“报告”即可申请。"
+    assert not (await chat.state()).active
+
+
+async def test_progress_lists_reports_only_on_enterprises_the_user_still_may_ask_about(
+    db: str, redis: Redis, settings: Settings
+) -> None:
+    """The mini-program's history rule: a binding revoked takes its enterprise's reports out."""
+    chat, _ = await bound_chat(redis, settings)
+    await issued_report(settings, redis, await chat.user())
+    await Binding.all().update(revoked_at=datetime.now(UTC))
     [reply] = await chat.say("进度")
     assert reply == "您还没有通过公众号申请过报告。回复“报告”即可申请。"
     assert not (await chat.state()).active

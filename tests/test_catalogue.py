@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.configuration import format_domains_table
 from config.catalogue import (
     DEPARTMENTS,
     DEPARTMENTS_BY_CODE,
@@ -12,8 +13,7 @@ from config.catalogue import (
     domains_of_department,
 )
 from models.catalogue import Department, Domain, DomainOwnership
-from run import format_domains_table
-from services.catalogue import sync_catalogue
+from services.reports.catalogue import sync_catalogue
 
 POLICY = Path(__file__).parent / "data" / "policy-yufubanfa-2024-89.txt"
 ANNEX_ROW = re.compile(r"^(\d{1,2})\t([^\t]+)\t(.+)$")

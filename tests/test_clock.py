@@ -14,20 +14,20 @@ from bot.dialogs import Turn
 from bot.parse_span import parse_span
 from config import clock
 from config.settings import Settings
-from services.departments import department_by_code
-from services.ingest import ingest_batch
-from services.objection_due import Deadlines
-from services.objections import submit_objection
-from services.report_render import make_renderer
-from services.reports import ReportRequest, issue, request_report
-from services.signing import SnapshotSigner
+from services.accounts.department_keys import department_by_code
+from services.ingest.push import ingest_batch
+from services.objections.due import Deadlines
+from services.objections.lifecycle import submit_objection
+from services.reports.issuing import ReportRequest, issue, request_report
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner
 from tests.test_ingest_support import NDJSON, SAMR, make_enterprises, ndjson, record_row
 from tests.test_objection_support import bound_user, enterprise, record
 from tests.test_reports import USCC, make_enterprise
 
 ROOT = Path(__file__).resolve().parent.parent
 MORNING = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # 07:30 on 7 December in Beijing
-PRODUCTION = ("bot", "config", "fakes", "handlers", "models", "queues", "render", "services")
+PRODUCTION = ("bot", "cli", "config", "fakes", "handlers", "models", "queues", "render", "services")
 # date.today() and a bare datetime.now() read the host's zone; utcnow() gives a naive datetime.
 HOST_CLOCK = re.compile(r"\bdate\.today\(\)|\bdatetime\.now\(\s*\)|\.utcnow\(|\btime\.localtime\(")
 

@@ -6,7 +6,7 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from services.db import PooledConnection
+from infra.db import PooledConnection
 from tests.conftest import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL's pool only")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from models.department_key import DepartmentKey
-from services.departments import create_department_key, revoke_department_key
+from services.accounts.department_keys import create_department_key, revoke_department_key
 from tests.test_ingest_support import auth
 
 QUALITY = "/api/dept/quality"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from services.departments import department_by_code
-from services.ingest import ingest_batch
-from services.ingest_quality import data_as_of, data_as_of_all, department_quality
+from services.accounts.department_keys import department_by_code
+from services.ingest.push import ingest_batch
+from services.ingest.quality import data_as_of, data_as_of_all, department_quality
 from tests.conftest import REDIS_URL
 from tests.test_ingest_support import (
     DRUGS,

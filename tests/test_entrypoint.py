@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 from redis.asyncio import Redis
 
-from services.redis_local import ensure_redis, redis_answers
+from infra.redis_local import ensure_redis, redis_answers
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent

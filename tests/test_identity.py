@@ -1,7 +1,7 @@
 import pytest
 from stdnum.cn import uscc
 
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, Unprocessable
 from services.identity import hash_id_number, id_number_matches, normalise_uscc
 
 VALID = "91500000MA5U7R6P0X"
@@ -12,19 +12,23 @@ def test_a_valid_uscc_is_normalised():
     assert normalise_uscc(" " + code.lower() + " ") == code
 
 
-@pytest.mark.parametrize("bad", ["", "123", "91500000MA5U7R6P0", "91500000MA5U7R6P0Z1"])
-def test_an_invalid_uscc_is_refused_with_a_chinese_message(bad):
+@pytest.mark.parametrize(
+    "bad", ["", "123", "91500000MA5U7R6P0", "91500000MA5U7R6P0Z1", "A1500000MA5U7R6P0X"]
+)
+def test_a_uscc_without_the_form_is_refused_as_malformed_with_a_chinese_message(bad):
     with pytest.raises(InvalidRequest) as err:
         normalise_uscc(bad)
-    assert err.value.code == "invalid_uscc"
+    assert (err.value.status, err.value.code) == (400, "invalid_uscc")
     assert "统一社会信用代码无效" in err.value.message
 
 
-def test_a_uscc_with_a_wrong_check_character_is_refused():
+def test_a_uscc_with_a_wrong_check_character_is_refused_as_unprocessable():
     code = VALID[:-1] + uscc.calc_check_digit(VALID[:-1])
     wrong = code[:-1] + ("1" if code[-1] != "1" else "2")
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(Unprocessable) as err:
         normalise_uscc(wrong)
+    assert (err.value.status, err.value.code) == (422, "invalid_uscc")
+    assert "统一社会信用代码无效" in err.value.message
 
 
 def test_id_numbers_are_keyed_hashes_that_depend_on_the_key():

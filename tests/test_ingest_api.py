@@ -10,7 +10,7 @@ import pytest
 from models.ingest_batch import IngestBatch
 from models.record import Record
 from models.record_version import RecordVersion
-from services.ingest_content import canonical_content, sha256_hex
+from services.ingest.content import canonical_content, sha256_hex
 from tests.test_ingest_support import (
     CSV,
     DRUGS,
@@ -78,7 +78,7 @@ async def test_a_changed_record_gets_a_new_version_and_keeps_the_old_one(cli, us
 
 
 async def test_the_content_hash_is_the_canonical_one_the_seed_uses(cli, usccs, key):
-    from services.seed import record_content_hash
+    from services.demo.seed import record_content_hash
 
     row = record_row(usccs[0], "R-1")
     await push_records(cli, key, ndjson([row]))
@@ -281,6 +281,21 @@ async def test_only_the_first_1000_rejections_are_listed_and_the_answer_says_so(
 async def test_an_empty_batch_is_answered_with_zero_counts(cli, key):
     status, answer = await push_records(cli, key, b"")
     assert status == 200 and answer["counts"]["received"] == 0, answer
+
+
+@pytest.mark.parametrize("header_end", ["", "\r\n"])
+async def test_an_empty_csv_batch_is_its_header_line(cli, key, header_end: str):
+    header = ",".join(record_row("x", "R-1"))
+    status, answer = await push_records(cli, key, (header + header_end).encode(), CSV)
+    assert status == 200 and answer["counts"]["received"] == 0, answer
+
+
+@pytest.mark.parametrize("body", [b"", b"\r\n\r\n"])
+async def test_a_csv_body_without_its_header_line_is_refused(cli, key, body: bytes):
+    status, answer = await push_records(cli, key, body, CSV)
+    assert status == 400 and answer["code"] == "invalid_header", answer
+    assert "第一行须为列名" in answer["message"]
+    assert (await IngestBatch.get()).status == "refused"  # not a push that keeps a date current
 
 
 async def test_each_batch_is_recorded_with_its_counts_by_reason(cli, usccs, key):

@@ -10,7 +10,7 @@ from pathlib import Path
 from models.department_key import DepartmentKey
 from models.ingest_batch import IngestBatch
 from models.record import Record
-from services.departments import authenticate_department
+from services.accounts.department_keys import authenticate_department
 from tests.conftest import REDIS_URL
 from tests.test_ingest_support import SAMR, csv_text, make_enterprises, record_row
 

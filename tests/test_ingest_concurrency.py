@@ -9,8 +9,8 @@ import pytest
 
 from models.record import Record
 from models.record_version import RecordVersion
-from services import ingest
-from services.ingest_verify import verify_record_chain
+from services.ingest import push
+from services.ingest.integrity import verify_record_chain
 from tests.test_ingest_support import (
     SAMR,
     dept_key,
@@ -26,7 +26,7 @@ ROWS = 400
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Many chunks per batch, so that concurrent batches interleave chunk by chunk.
-    monkeypatch.setattr(ingest, "CHUNK_ROWS", 50)
+    monkeypatch.setattr(push, "CHUNK_ROWS", 50)
 
 
 async def test_the_same_batch_pushed_3_times_by_8_clients_counts_as_once(cli):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest_chain import GENESIS, VersionEntry, chain, version_entry_hash
-from services.ingest_content import (
+from services.ingest.chain import GENESIS, VersionEntry, chain, version_entry_hash
+from services.ingest.content import (
     canonical_content,
     canonical_record_content,
     record_content_hash,

@@ -16,7 +16,7 @@ from tortoise import connections
 
 from models.record import Record
 from models.record_version import RecordVersion
-from services.ingest_verify import verify_record_chain
+from services.ingest.integrity import verify_record_chain
 from tests.conftest import BACKEND, REDIS_URL
 from tests.test_ingest_support import (
     NDJSON,

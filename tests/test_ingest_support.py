@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.enterprise import Enterprise
-from services.departments import create_department_key
-from services.seed import make_uscc, organisation_code
+from services.accounts.department_keys import create_department_key
+from services.demo.seed import make_uscc, organisation_code
 
 NDJSON = "application/x-ndjson"
 CSV = "text/csv"

@@ -17,10 +17,10 @@ from models.catalogue import Department
 from models.enterprise import Enterprise
 from models.record import Record
 from models.record_version import RecordVersion
-from services.departments import department_by_code
-from services.ingest import ingest_batch
-from services.ingest_content import record_content_hash
-from services.ingest_verify import verify_record_chain
+from services.accounts.department_keys import department_by_code
+from services.ingest.content import record_content_hash
+from services.ingest.integrity import verify_record_chain
+from services.ingest.push import ingest_batch
 from tests.conftest import REDIS_URL
 from tests.test_ingest_support import NDJSON, SAMR, make_enterprises, ndjson, record_row
 

@@ -3,7 +3,7 @@
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from services.db import tortoise_config
+from infra.db import tortoise_config
 
 
 async def test_models_have_no_changes_missing_from_the_migrations(db):

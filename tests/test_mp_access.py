@@ -15,9 +15,9 @@ from config.catalogue import DEPARTMENTS, DOMAINS_BY_NUMBER
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from models.user import User
-from services.departments import create_department_key
-from services.mp_sessions import end_session
-from services.operators import create_operator
+from services.accounts.department_keys import create_department_key
+from services.accounts.mp_sessions import end_session
+from services.accounts.operators import create_operator
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,

@@ -15,7 +15,7 @@ from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from handlers.app import create_app
 from models.audit import AuditEntry
-from services.operators import create_operator
+from services.accounts.operators import create_operator
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,

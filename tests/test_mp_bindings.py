@@ -11,14 +11,14 @@ from fakes.wechat import FakeWeChat
 from models.audit import AuditEntry
 from models.enums import BindingRole
 from models.user import Binding, User
-from services import bindings
-from services.binding_lockout import BindingFailed, BindingLocked
-from services.bindings import (
+from services.accounts import bindings
+from services.accounts.bindings import (
     bind_legal_representative,
     create_agent_invite,
     redeem_agent_invite,
     revoke_agent,
 )
+from services.accounts.lockout import BindingFailed, BindingLocked
 from services.errors import Forbidden
 from tests.test_mp_support import (
     ENTERPRISES,
@@ -94,6 +94,22 @@ async def test_an_invalid_uscc_is_a_400_and_does_not_count(mp_cli, fake_wechat: 
         r = await mp_cli.post("/api/mp/bindings", json=bind_body("A", uscc="915001"),
                               headers=auth(token))  # fmt: skip
         assert r.status == 400 and (await r.json())["code"] == "invalid_uscc"
+    assert (await bind(mp_cli, token, "A"))["role"] == "legal_representative"
+
+
+async def test_a_uscc_with_a_wrong_check_digit_is_a_422_and_does_not_count(
+    mp_cli, fake_wechat: FakeWeChat
+):
+    await make_enterprises()
+    token = await login(mp_cli, fake_wechat, "o_digit")
+    uscc = ENTERPRISES["A"][0]
+    wrong = uscc[:-1] + ("1" if uscc[-1] != "1" else "2")
+    for _ in range(6):
+        r = await mp_cli.post("/api/mp/bindings", json=bind_body("A", uscc=wrong),
+                              headers=auth(token))  # fmt: skip
+        answer = await r.json()
+        assert r.status == 422 and answer["code"] == "invalid_uscc", answer
+        assert "校验码" in answer["message"]
     assert (await bind(mp_cli, token, "A"))["role"] == "legal_representative"
 
 
@@ -219,21 +235,24 @@ async def test_only_the_legal_representative_authorises_agents(mp_cli, fake_wech
         assert r.status == 403 and (await r.json())["code"] == "not_legal_representative"
 
 
+# 400 for what the document rules out; 422 for what it allows but a rule refuses.
 @pytest.mark.parametrize(
-    ("change", "code"),
+    ("change", "status", "code"),
     [
-        ({"phone": "1381234567"}, "invalid_phone"),
-        ({"phone": "23812345678"}, "invalid_phone"),
-        ({"scopes": []}, "invalid_scopes"),
-        ({"scopes": ["admin"]}, "invalid_scopes"),
-        ({"expires_at": "2020-01-01"}, "invalid_expiry"),
-        ({"expires_at": "2999-01-01"}, "invalid_expiry"),
-        ({"expires_at": "明年"}, "invalid_expiry"),
-        ({"name": ""}, "missing_field"),
+        ({"phone": "1381234567"}, 400, "invalid_phone"),
+        ({"phone": "23812345678"}, 400, "invalid_phone"),
+        ({"scopes": []}, 400, "invalid_scopes"),
+        ({"scopes": ["admin"]}, 400, "invalid_scopes"),
+        ({"expires_at": 20270101}, 400, "invalid_expiry"),
+        ({"expires_at": "2020-01-01"}, 422, "invalid_expiry"),
+        ({"expires_at": "2999-01-01"}, 422, "invalid_expiry"),
+        ({"expires_at": "明年"}, 422, "invalid_expiry"),
+        ({"name": ""}, 400, "missing_field"),
+        ({"name": " \u3000 "}, 422, "missing_field"),
     ],
 )
-async def test_an_invite_with_bad_details_is_a_400(
-    mp_cli, fake_wechat: FakeWeChat, change: dict, code: str
+async def test_an_invite_with_bad_details_is_refused_with_its_status_and_code(
+    mp_cli, fake_wechat: FakeWeChat, change: dict, status: int, code: str
 ):
     await make_enterprises()
     rep = await representative(mp_cli, fake_wechat)
@@ -241,7 +260,7 @@ async def test_an_invite_with_bad_details_is_a_400(
     body = {"uscc": ENTERPRISES["A"][0], "name": "钱七", "phone": "13900001111",
             "scopes": ["reports"], "expires_at": expires, **change}  # fmt: skip
     r = await mp_cli.post("/api/mp/agents", json=body, headers=auth(rep))
-    assert r.status == 400, await r.text()
+    assert r.status == status, await r.text()
     assert (await r.json())["code"] == code
 
 
@@ -325,9 +344,12 @@ async def test_phone_numbers_use_the_configured_key_and_never_the_id_hash_key(
     from cryptography.fernet import Fernet, InvalidToken
 
     from services.jobs import build_registry
+    from tests.wechat_engines import echo_engine
 
     key = Fernet.generate_key().decode()
-    build_registry(replace(settings, phone_encryption_key=key))  # what a worker process does
+    build_registry(
+        replace(settings, phone_encryption_key=key), bot_engine=echo_engine
+    )  # what a worker process does
     ents = await make_enterprises()
     rep = await User.create(mp_openid="o_rep")
     a = ENTERPRISES["A"]

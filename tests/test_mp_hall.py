@@ -17,7 +17,7 @@ from models.audit import AuditEntry
 from models.enums import Channel
 from models.report import Report
 from models.user import Operator
-from services.operators import authenticate_operator, create_operator
+from services.accounts.operators import authenticate_operator, create_operator
 from tests.conftest import REDIS_URL
 from tests.test_mp_support import (
     ENTERPRISES,
@@ -81,21 +81,63 @@ async def test_a_terminal_records_its_own_channel(mp_cli):
     assert (await Report.get(id=(await r.json())["id"])).channel == Channel.TERMINAL
 
 
+def _by_name_and_phone(code: str) -> dict[str, str]:
+    return {"agent_name": "赵六", "agent_phone": "138 1234 5678"}
+
+
+def _by_code(code: str) -> dict[str, str]:
+    return {"agent_code": f"{code[:4].lower()} {code[4:8]}-{code[8:]}"}  # as a person types it
+
+
+@pytest.mark.parametrize(
+    ("consent", "before_redemption"),
+    [(_by_name_and_phone, 403), (_by_code, 202)],
+    ids=["name-and-phone", "agent-code"],
+)
 async def test_an_agents_authorisation_is_accepted_at_the_window_until_revoked(
-    mp_cli, fake_wechat: FakeWeChat
+    mp_cli, fake_wechat: FakeWeChat, consent: Any, before_redemption: int
 ):
+    """Name and phone need the redeemed binding; the code itself is the representative's
+    authorisation, so it holds before the agent redeems it in the mini-program too."""
     await make_enterprises()
     rep = await representative(mp_cli, fake_wechat)
     made = await invite(mp_cli, rep, "A", ["reports"])
     hall = await create_operator("窗口1", "hall")
-    agent = {"agent_name": "赵六", "agent_phone": "138 1234 5678"}
-    r = await window_ask(mp_cli, hall.key, agent)
-    assert r.status == 403, "an unredeemed invitation is no authorisation yet"
+    agent = consent(made["code"])
+    assert (await window_ask(mp_cli, hall.key, agent)).status == before_redemption
     await redeem(mp_cli, await login(mp_cli, fake_wechat, "o_agent"), made["code"])
     assert (await window_ask(mp_cli, hall.key, agent)).status == 202
     await mp_cli.delete(f"/api/mp/agents/{made['agent']['id']}", headers=auth(rep))
     r = await window_ask(mp_cli, hall.key, agent)
     assert r.status == 403 and (await r.json())["code"] == "binding_mismatch"
+
+
+async def test_an_agent_code_without_the_reports_scope_or_for_another_enterprise_is_refused(
+    mp_cli, fake_wechat: FakeWeChat
+):
+    await make_enterprises()
+    rep = await representative(mp_cli, fake_wechat)
+    objections_only = await invite(mp_cli, rep, "A", ["objections"])
+    for_a = await invite(mp_cli, rep, "A", ["reports"], phone="13912345678")
+    hall = await create_operator("窗口1", "hall")
+    r = await window_ask(mp_cli, hall.key, {"agent_code": objections_only["code"]})
+    assert r.status == 403 and (await r.json())["code"] == "binding_mismatch"
+    other = {"uscc": ENTERPRISES["B"][0]}
+    r = await window_ask(mp_cli, hall.key, {"agent_code": for_a["code"]}, **other)
+    assert r.status == 403 and (await r.json())["code"] == "binding_mismatch"
+    assert not await Report.exists()
+
+
+async def test_wrong_agent_codes_lock_the_window_like_wrong_id_numbers(mp_cli):
+    await make_enterprises()
+    hall = await create_operator("窗口1", "hall")
+    statuses = [
+        (await window_ask(mp_cli, hall.key, {"agent_code": "ABCDEFGHJKLM"})).status
+        for _ in range(5)
+    ]
+    assert statuses == [403, 403, 403, 403, 429]
+    r = await window_ask(mp_cli, hall.key, {"legal_rep_id_number": ID_A})
+    assert r.status == 429 and "Retry-After" in r.headers
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from fakes.wechat import FakeWeChat
 from models.audit import AuditEntry
 from models.user import User
-from services.mp_sessions import get_session
+from services.accounts.mp_sessions import get_session
 from tests.test_mp_support import auth, login
 
 
@@ -89,6 +89,14 @@ async def test_a_missing_or_malformed_code_is_a_400(mp_cli, body: dict):
     r = await mp_cli.post("/api/mp/login", json=body)
     assert r.status == 400, await r.text()
     assert (await r.json())["code"] == "code_required"
+
+
+async def test_a_code_of_spaces_is_refused_as_invalid_without_asking_wechat(
+    mp_cli, fake_wechat: FakeWeChat
+):
+    r = await mp_cli.post("/api/mp/login", json={"code": " \x1d\u3000"})
+    assert r.status == 401 and (await r.json())["code"] == "wx_code_invalid", await r.text()
+    assert not fake_wechat.calls_to("/sns/jscode2session")
 
 
 async def test_the_session_key_never_leaves_the_server_nor_reaches_the_log(

@@ -13,9 +13,9 @@ from models.audit import AuditEntry
 from models.enums import Channel, ReportStatus
 from models.report import Report
 from models.user import User
-from services.report_render import make_renderer
-from services.reports import issue
-from services.signing import SnapshotSigner
+from services.reports.issuing import issue
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner
 from tests.test_mp_support import (
     ENTERPRISES,
     auth,
@@ -108,31 +108,52 @@ async def test_an_agent_needs_the_reports_scope(mp_cli, fake_wechat: FakeWeChat,
     assert (await ask(mp_cli, reporter)).status == 202
 
 
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("uscc=", "invalid_uscc"),
+        ("page=", "invalid_page"),
+        ("page_size=", "invalid_page"),
+        ("page=%2B2", "invalid_page"),
+        ("page=1_0", "invalid_page"),
+        ("page_size=%20%205", "invalid_page"),
+    ],
+)
+async def test_an_empty_or_loose_query_value_is_refused_not_read_as_the_default(
+    mp_cli, rep: str, query: str, code: str
+):
+    r = await mp_cli.get(f"/api/mp/reports?{query}", headers=auth(rep))
+    assert r.status == 400 and (await r.json())["code"] == code, await r.text()
+
+
 async def test_a_user_asks_only_for_their_own_enterprise(mp_cli, rep: str):
-    for uscc in (USCC_B, USCC_A2, "91500000MA5UXXXX0" + "0"):
+    for uscc in (USCC_B, USCC_A2, "91500000MA5UXXXX0" + "0"):  # the last: a wrong check digit
         r = await ask(mp_cli, rep, uscc=uscc)
-        assert r.status in (400, 403), await r.text()
+        assert r.status in (403, 422), await r.text()
     assert not await Report.exists()
 
 
+# 400 for what the document rules out; 422 for a span the document allows but the policy does not.
 @pytest.mark.parametrize(
-    ("body", "code"),
+    ("body", "status", "code"),
     [
-        ({"domains": [41]}, "unknown_domain"),
-        ({"domains": {"a": 1}}, "unknown_domain"),
-        ({"from": "2019-12-31"}, "span_before_2020"),
-        ({"to": "2999-01-01"}, "span_in_future"),
-        ({"from": "2023/01/01"}, "invalid_date"),
-        ({"purpose": "fun"}, "unknown_purpose"),
-        ({"related": "yes"}, "invalid_related"),
-        ({"uscc": 42}, "missing_field"),
+        ({"domains": [41]}, 400, "unknown_domain"),
+        ({"domains": "0,41"}, 400, "unknown_domain"),
+        ({"domains": {"a": 1}}, 400, "unknown_domain"),
+        ({"from": "2019-12-31"}, 422, "span_before_2020"),
+        ({"to": "2999-01-01"}, 422, "span_in_future"),
+        ({"from": "2024-03-02", "to": "2024-03-01"}, 422, "span_reversed"),
+        ({"from": "2023/01/01"}, 400, "invalid_date"),
+        ({"purpose": "fun"}, 400, "unknown_purpose"),
+        ({"related": "yes"}, 400, "invalid_related"),
+        ({"uscc": 42}, 400, "missing_field"),
     ],
 )
-async def test_a_bad_request_is_a_400_with_a_chinese_message(
-    mp_cli, rep: str, body: dict, code: str
+async def test_a_bad_request_is_refused_with_its_status_and_a_chinese_message(
+    mp_cli, rep: str, body: dict, status: int, code: str
 ):
     r = await ask(mp_cli, rep, **body)
-    assert r.status == 400, await r.text()
+    assert r.status == status, await r.text()
     answer = await r.json()
     assert answer["code"] == code and any("\u4e00" <= ch <= "\u9fff" for ch in answer["message"])
 

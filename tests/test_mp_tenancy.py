@@ -2,7 +2,7 @@
 revocation and reports (with their related sections or not) in any order. Every answer must
 agree with a model of who may act for which enterprise; in particular no user ever gets a 2xx
 for an enterprise they may not act for, nor a report holding one (services.access). The model
-also counts wrong attempts per user, per enterprise and per address (services.binding_lockout).
+also counts wrong attempts per user, per enterprise and per address (services.accounts.lockout).
 
 hypothesis drives the machine synchronously, from a worker thread; each request is handed to
 the test's event loop, where the app, database and Redis live.
@@ -34,7 +34,7 @@ from fakes.wechat import FakeWeChat
 from handlers.app import create_app
 from models.enterprise import Enterprise, EnterpriseRelation
 from models.enums import RelationKind
-from services.binding_lockout import PER_ENTERPRISE, PER_IP, PER_USER
+from services.accounts.lockout import PER_ENTERPRISE, PER_IP, PER_USER
 from services.identity import hash_id_number
 
 USERS = 6

@@ -1,6 +1,7 @@
-"""The README's walkthrough, end to end: `run.py serve --with-workers --with-fake-wechat` on
-seeded demo data, a code minted by the fake's control API, login, binding with the demo legal
-representative's ID number, a report asked for and polled until its links are there."""
+"""The walkthrough of docs/miniprogram-api.md, end to end: `run.py serve --with-workers
+--with-fake-wechat` on seeded demo data, a code minted by the fake's control API, login, binding
+with the demo legal representative's ID number, a report asked for and polled until its links
+are there."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from models.enterprise import Enterprise
-from services.seed import demo_id_number
+from services.demo.seed import demo_id_number
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent

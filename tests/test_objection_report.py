@@ -13,12 +13,12 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from models.report import Report
 from render.view import view_from_snapshot
-from services import objections
-from services.departments import department_by_code
-from services.reports import ReportRequest, issue, request_report
-from services.signing import SnapshotSigner
-from services.snapshot import records_fingerprint
-from services.verification import verify_report
+from services.accounts.department_keys import department_by_code
+from services.objections import lifecycle
+from services.reports.issuing import ReportRequest, issue, request_report
+from services.reports.signing import SnapshotSigner
+from services.reports.snapshot import records_fingerprint
+from services.reports.verification import verify_report
 from tests.bot_support import FAKE_RENDERER
 from tests.test_objection_support import bound_user, enterprise, record
 
@@ -56,11 +56,11 @@ async def test_an_open_ticket_prints_its_record_as_under_objection_until_it_ends
     await record(ent, ref="R-2", decision_no="渝市监罚〔2024〕99号", decision_date=date(2024, 6, 1))
     before = await issued(settings, redis, ent.uscc)
     assert printed_statuses(before) == ["有效", "有效"]
-    ticket = await objections.submit_objection(
+    ticket = await lifecycle.submit_objection(
         redis, user_id=user.id, enterprise_id=ent.id, kind="correction", text="文号有误",
         record_id=disputed.id, settings=settings,
     )  # fmt: skip
-    await objections.submit_objection(  # on a domain, no record: marks nothing
+    await lifecycle.submit_objection(  # on a domain, no record: marks nothing
         redis, user_id=user.id, enterprise_id=ent.id, kind="detail", text="是否漏报？",
         domain=27, settings=settings,
     )  # fmt: skip
@@ -77,7 +77,7 @@ async def test_an_open_ticket_prints_its_record_as_under_objection_until_it_ends
     signer = SnapshotSigner(settings.report_signing_key)
     assert not (await verify_report(before.number, before.verify_code, signer))["data_changed"]
     samr = await department_by_code("samr")
-    await objections.reject(redis, samr, ticket.id, note="已超过异议期限")
+    await lifecycle.reject(redis, samr, ticket.id, note="已超过异议期限")
     after = await issued(settings, redis, ent.uscc)
     assert printed_statuses(after) == ["有效", "有效"]
 
@@ -90,14 +90,14 @@ async def test_a_correction_through_a_ticket_makes_the_earlier_report_verify_as_
     disputed = await record(ent)
     report = await issued(settings, redis, ent.uscc)
     signer = SnapshotSigner(settings.report_signing_key)
-    ticket = await objections.submit_objection(
+    ticket = await lifecycle.submit_objection(
         redis, user_id=user.id, enterprise_id=ent.id, kind="repair", text="已整改，申请信用修复",
         record_id=disputed.id, settings=settings,
     )  # fmt: skip
     samr = await department_by_code("samr")
-    await objections.accept(redis, samr, ticket.id, settings=settings)
+    await lifecycle.accept(redis, samr, ticket.id, settings=settings)
     assert not (await verify_report(report.number, report.verify_code, signer))["data_changed"]
-    _, change = await objections.resolve(redis, samr, ticket.id, resolution="repaired",
+    _, change = await lifecycle.resolve(redis, samr, ticket.id, resolution="repaired",
                                          note="已完成信用修复", settings=settings)  # fmt: skip
     assert change is not None and change.version == 2
     result = await verify_report(report.number, report.verify_code, signer)

@@ -16,8 +16,8 @@ from models.enterprise import Enterprise
 from models.enums import BindingRole, RecordKind, RecordStatus
 from models.record import Record
 from models.user import Binding, User
-from services.ingest_content import record_content_hash
-from services.mp_sessions import create_session
+from services.accounts.mp_sessions import create_session
+from services.ingest.content import record_content_hash
 from tests.test_ingest_support import uscc_for
 
 

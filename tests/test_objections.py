@@ -11,14 +11,16 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.settings import Settings
+from infra.storage import open_store
 from models.audit import AuditEntry
 from models.enums import BindingRole, ObjectionKind, ObjectionStatus
 from models.ingest_batch import IngestBatch
 from models.objection import Objection, ObjectionEvent
-from services import objection_notify, objections
-from services.departments import department_by_code
+from services.accounts.department_keys import department_by_code
 from services.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from services.objection_due import Deadlines, estimated_mark, is_overdue
+from services.objections import events as objection_events
+from services.objections import lifecycle
+from services.objections.due import Deadlines, estimated_mark, is_overdue
 from services.ratelimit import TooManyRequests
 from tests.test_objection_support import (
     JPEG,
@@ -38,7 +40,7 @@ def settings(settings: Settings, tmp_path) -> Settings:
 def submit(redis, settings, user, ent, **kw):  # type: ignore[no-untyped-def]
     kw.setdefault("kind", "correction")
     kw.setdefault("text", "该处罚已于2024年撤销，请更正。")
-    return objections.submit_objection(
+    return lifecycle.submit_objection(
         redis, user_id=user.id, enterprise_id=ent.id, settings=settings, **kw
     )
 
@@ -70,14 +72,14 @@ async def test_a_ticket_submitted_before_the_holiday_is_overdue_only_after_its_d
     assert not is_overdue(ticket, date(2025, 10, 10))
     assert is_overdue(ticket, date(2025, 10, 11))
     samr = await department_by_code("samr")
-    late = await objections.objections_for_department(samr, overdue=True, today=date(2025, 10, 11))
+    late = await lifecycle.objections_for_department(samr, overdue=True, today=date(2025, 10, 11))
     assert [o.id for o in late] == [ticket.id]
     assert (
-        await objections.objections_for_department(samr, overdue=False, today=date(2025, 10, 11))
+        await lifecycle.objections_for_department(samr, overdue=False, today=date(2025, 10, 11))
         == []
     )
     accepted = datetime(2025, 10, 9, 2, 0, tzinfo=UTC)  # counted from acceptance now
-    await objections.accept(redis, samr, ticket.id, settings=settings, now=accepted)
+    await lifecycle.accept(redis, samr, ticket.id, settings=settings, now=accepted)
     await ticket.refresh_from_db()
     assert ticket.resolve_due == date(2025, 10, 15) and not is_overdue(ticket, date(2025, 10, 15))
     assert is_overdue(ticket, date(2025, 10, 16))
@@ -167,17 +169,17 @@ async def test_each_state_change_is_an_event_and_exactly_one_notify_job(db, redi
     samr = await department_by_code("samr")
     ticket = await submit(redis, settings, user, ent, record_id=rec.id, kind="correction")
     with pytest.raises(Conflict):  # not accepted yet
-        await objections.resolve(redis, samr, ticket.id, resolution="maintained", note="无误")
-    await objections.accept(redis, samr, ticket.id, note="已受理", settings=settings)
+        await lifecycle.resolve(redis, samr, ticket.id, resolution="maintained", note="无误")
+    await lifecycle.accept(redis, samr, ticket.id, note="已受理", settings=settings)
     with pytest.raises(Conflict):
-        await objections.accept(redis, samr, ticket.id, settings=settings)
+        await lifecycle.accept(redis, samr, ticket.id, settings=settings)
     with pytest.raises(InvalidRequest) as exc:  # a correction is not "answered"
-        await objections.resolve(redis, samr, ticket.id, resolution="answered", note="x")
+        await lifecycle.resolve(redis, samr, ticket.id, resolution="answered", note="x")
     assert exc.value.code == "invalid_resolution"
-    await objections.resolve(redis, samr, ticket.id, resolution="maintained",
+    await lifecycle.resolve(redis, samr, ticket.id, resolution="maintained",
                              note="经核查，原处罚决定无误，维持原信息。")  # fmt: skip
-    await objections.close_by_user(redis, user.id, ticket.id)
-    events = await objections.objection_timeline(ticket.id)
+    await lifecycle.close_by_user(redis, user.id, ticket.id)
+    events = await lifecycle.objection_timeline(ticket.id)
     assert [(e.action, e.from_status, e.to_status) for e in events] == [
         ("submit", None, ObjectionStatus.SUBMITTED),
         ("accept", ObjectionStatus.SUBMITTED, ObjectionStatus.ACCEPTED),
@@ -201,7 +203,7 @@ async def test_each_state_change_is_an_event_and_exactly_one_notify_job(db, redi
     assert "维持原信息" in jobs[2]["text"] and "原处罚决定无误" in jobs[2]["text"]
     assert len(jobs[0]["template"]["time"]) == len("2025-10-10 10:00")
     # A sweep finds nothing missing: no second job for any event.
-    assert await objection_notify.requeue_missed(redis, older_than=timedelta(0)) == 0
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 0
     assert len(await notify_jobs(redis)) == 4
 
 
@@ -211,12 +213,12 @@ async def test_a_rejection_needs_a_reason_and_ends_the_ticket(db, redis, setting
     ticket = await submit(redis, settings, user, ent, domain=27)
     samr = await department_by_code("samr")
     with pytest.raises(InvalidRequest):
-        await objections.reject(redis, samr, ticket.id, note=" ")
-    await objections.reject(redis, samr, ticket.id, note="异议事项不属于本平台受理范围")
+        await lifecycle.reject(redis, samr, ticket.id, note=" ")
+    await lifecycle.reject(redis, samr, ticket.id, note="异议事项不属于本平台受理范围")
     await ticket.refresh_from_db()
     assert ticket.status == ObjectionStatus.REJECTED and ticket.closed_at is not None
     with pytest.raises(Conflict):
-        await objections.accept(redis, samr, ticket.id, settings=settings)
+        await lifecycle.accept(redis, samr, ticket.id, settings=settings)
     jobs = await notify_jobs(redis)
     assert len(jobs) == 2 and jobs[1]["template"]["status"] == "不予受理"
 
@@ -227,21 +229,21 @@ async def test_a_ticket_is_handed_over_only_within_its_domain(db, redis, setting
     ticket = await submit(redis, settings, user, ent, domain=33, kind="detail", text="请说明")
     drugs, samr = await department_by_code("drugs"), await department_by_code("samr")
     with pytest.raises(InvalidRequest) as exc:
-        await objections.hand_over(redis, drugs, ticket.id, to_department="tax")
+        await lifecycle.hand_over(redis, drugs, ticket.id, to_department="tax")
     assert exc.value.code == "handover_target_invalid"
     with pytest.raises(Forbidden):  # not samr's (yet)
-        await objections.hand_over(redis, samr, ticket.id, to_department="drugs")
-    await objections.hand_over(redis, drugs, ticket.id, to_department="samr", note="系我局移交")
+        await lifecycle.hand_over(redis, samr, ticket.id, to_department="drugs")
+    await lifecycle.hand_over(redis, drugs, ticket.id, to_department="samr", note="系我局移交")
     with pytest.raises(Forbidden):
-        await objections.accept(redis, drugs, ticket.id, settings=settings)
-    await objections.accept(redis, samr, ticket.id, settings=settings)
-    events = await objections.objection_timeline(ticket.id)
+        await lifecycle.accept(redis, drugs, ticket.id, settings=settings)
+    await lifecycle.accept(redis, samr, ticket.id, settings=settings)
+    events = await lifecycle.objection_timeline(ticket.id)
     assert events[1].action == "handover" and events[1].handed_to.code == "samr"
     jobs = await notify_jobs(redis)
     assert jobs[1]["template"]["status"] == "已转交市市场监管局办理" and len(jobs) == 3
     single = await submit(redis, settings, user, ent, domain=27, kind="detail", text="请说明")
     with pytest.raises(InvalidRequest) as exc:
-        await objections.hand_over(redis, samr, single.id, to_department="drugs")
+        await lifecycle.hand_over(redis, samr, single.id, to_department="drugs")
     assert exc.value.code == "handover_not_possible"
 
 
@@ -256,8 +258,8 @@ async def test_when_redis_fails_the_change_stands_and_the_sweep_queues_it_once(
     async def down(*args, **kwargs):
         raise RedisConnectionError("Redis went away")
 
-    monkeypatch.setattr(objection_notify, "enqueue", down)
-    await objections.accept(redis, samr, ticket.id, settings=settings)
+    monkeypatch.setattr(objection_events, "enqueue", down)
+    await lifecycle.accept(redis, samr, ticket.id, settings=settings)
     await ticket.refresh_from_db()
     assert ticket.status == ObjectionStatus.ACCEPTED
     assert len(await notify_jobs(redis)) == 1  # only the submission's
@@ -266,10 +268,10 @@ async def test_when_redis_fails_the_change_stands_and_the_sweep_queues_it_once(
     # it lapses, the sweep enqueues the job, once.
     accepted = await ObjectionEvent.get(objection_id=ticket.id, action="accept")
     assert await redis.get(f"objection:notified:{accepted.id}") == b"claimed"
-    assert await objection_notify.requeue_missed(redis, older_than=timedelta(0)) == 0
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 0
     await redis.delete(f"objection:notified:{accepted.id}")  # as if the claim had expired
-    assert await objection_notify.requeue_missed(redis, older_than=timedelta(0)) == 1
-    assert await objection_notify.requeue_missed(redis, older_than=timedelta(0)) == 0
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 1
+    assert await objection_events.requeue_missed(redis, older_than=timedelta(0)) == 0
     keys = [j["key"] for j in await notify_jobs(redis)]
     assert keys.count(f"objection-event:{accepted.id}") == 1 and len(keys) == 2
 
@@ -284,11 +286,11 @@ async def test_images_are_stored_under_the_ticket_and_read_back(db, redis, setti
                           images=[("现场.png", PNG), ("决定书.JPG", JPEG)])  # fmt: skip
     assert [a["content_type"] for a in ticket.attachments] == ["image/png", "image/jpeg"]
     assert all(a["path"].startswith(f"{ticket.ticket_no}/") for a in ticket.attachments)
-    event = (await objections.objection_timeline(ticket.id))[0]
-    data, kind = await objections.attachment(ticket, event.id, 2, settings)
+    event = (await lifecycle.objection_timeline(ticket.id))[0]
+    data, kind = await lifecycle.attachment(ticket, event.id, 2, settings)
     assert data == JPEG and kind == "image/jpeg"
     with pytest.raises(NotFound):
-        await objections.attachment(ticket, event.id, 3, settings)
+        await lifecycle.attachment(ticket, event.id, 3, settings)
 
 
 @pytest.mark.parametrize(
@@ -307,9 +309,7 @@ async def test_bad_images_are_refused_and_nothing_is_left_behind(db, redis, sett
         await submit(redis, settings, user, ent, domain=27, images=[("ok.png", PNG), *images])
     assert exc.value.code == code and exc.value.message
     assert await Objection.all().count() == 0 and await ObjectionEvent.all().count() == 0
-    assert not settings.objection_files_dir.exists() or not any(
-        settings.objection_files_dir.rglob("*.*")
-    )
+    assert await open_store(settings, area="objections").names() == []
     assert await notify_jobs(redis) == []
 
 
@@ -324,7 +324,7 @@ async def test_a_failed_insert_removes_the_images_it_had_stored(db, redis, setti
     with pytest.raises(RuntimeError):
         await submit(redis, settings, user, ent, domain=27, images=[("a.png", PNG)])
     assert await Objection.all().count() == 0
-    assert not any(settings.objection_files_dir.rglob("*.png"))
+    assert await open_store(settings, area="objections").names() == []
 
 
 async def test_concurrent_submissions_get_distinct_ticket_numbers(db, redis, settings):
@@ -346,10 +346,10 @@ async def test_a_department_a_ticket_was_handed_to_cannot_rewrite_the_owners_rec
     rec = await record(ent, department="samr", domain=33, ref="R-33")
     ticket = await submit(redis, settings, user, ent, record_id=rec.id, kind="update")
     samr, drugs = await department_by_code("samr"), await department_by_code("drugs")
-    await objections.hand_over(redis, samr, ticket.id, to_department="drugs")
-    await objections.accept(redis, drugs, ticket.id, settings=settings)
+    await lifecycle.hand_over(redis, samr, ticket.id, to_department="drugs")
+    await lifecycle.accept(redis, drugs, ticket.id, settings=settings)
     with pytest.raises(Forbidden) as refused:
-        await objections.resolve(redis, drugs, ticket.id, resolution="updated",
+        await lifecycle.resolve(redis, drugs, ticket.id, resolution="updated",
                                  record_changes={"summary": "已缴清罚款。"})  # fmt: skip
     assert refused.value.code == "record_of_other_department"
     assert "市场监管" in refused.value.message
@@ -361,7 +361,7 @@ async def test_a_department_a_ticket_was_handed_to_cannot_rewrite_the_owners_rec
 
 
 async def test_a_user_submitting_too_often_is_told_to_wait(db, redis, settings, monkeypatch):
-    monkeypatch.setattr(objections, "SUBMISSIONS_PER_HOUR", 2)
+    monkeypatch.setattr(lifecycle, "SUBMISSIONS_PER_HOUR", 2)
     ent = await enterprise()
     user = await bound_user(ent)
     for _ in range(2):

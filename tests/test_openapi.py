@@ -9,6 +9,8 @@ import pytest
 import schemathesis
 
 from handlers.app import create_app
+from handlers.dept_objections import ACTIONS
+from handlers.objection_forms import SUBMIT_FIELDS
 from handlers.openapi import build_document
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -58,6 +60,54 @@ def test_every_operation_answers_errors_in_the_shared_shape():
             if method in METHODS:
                 default = operation["responses"].get("default", {})
                 assert default.get("$ref") == "#/components/responses/Error", (method, path)
+
+
+def _resolve(document: dict, node: dict) -> dict:
+    while "$ref" in node:
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            document = document[part]
+        node = document
+    return node
+
+
+def _operations() -> list[tuple[str, str, dict]]:
+    return [
+        (method, path, operation)
+        for path, item in build_document()["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def test_every_creating_post_documents_its_422():
+    """An Idempotency-Key used again for another body is 422, as is a rule the body breaks."""
+    document = build_document()
+    for method, path, operation in _operations():
+        parameters = [_resolve(document, p) for p in operation.get("parameters", [])]
+        if any(p["name"] == "Idempotency-Key" for p in parameters):
+            assert operation["responses"].get("422") == {
+                "$ref": "#/components/responses/Unprocessable"
+            }, (method, path)
+
+
+# The forms the handlers read, by operation; their fields (images aside) are the document's.
+FORMS = {
+    ("post", "/api/mp/objections"): SUBMIT_FIELDS,
+    ("post", "/api/dept/objections/{id}/accept"): ACTIONS["accept"],
+    ("post", "/api/dept/objections/{id}/resolve"): ACTIONS["resolve"],
+}
+
+
+def test_every_multipart_form_is_closed_and_lists_what_its_handler_reads():
+    document = build_document()
+    forms = {}
+    for method, path, operation in _operations():
+        body = _resolve(document, operation.get("requestBody", {}))
+        if "multipart/form-data" in body.get("content", {}):
+            schema = _resolve(document, body["content"]["multipart/form-data"]["schema"])
+            assert schema.get("additionalProperties") is False, (method, path)
+            forms[(method, path)] = set(schema["properties"]) - {"images"}
+    assert forms == {operation: set(fields) for operation, fields in FORMS.items()}
 
 
 async def test_the_served_document_is_the_built_one(cli):

@@ -12,8 +12,8 @@ from render import typst_engine
 from render.report import WARM_UP_SNAPSHOT, render_report
 from render.seal_appearance import encoded_appearance
 from render.view import DEFAULT_ISSUER, view_from_snapshot
-from services.report_render import warm_render_thread
-from services.reports import start_in_render_thread
+from services.reports.issuing import start_in_render_thread
+from services.reports.rendering import warm_render_thread
 
 
 def test_the_warm_up_report_is_a_valid_snapshot_of_all_domains_that_renders() -> None:
@@ -42,7 +42,7 @@ def test_a_failed_warm_up_is_logged_and_leaves_the_render_thread_working(
 ) -> None:
     broken = replace(settings, pdf_engine="no-such-engine")
 
-    with caplog.at_level(logging.WARNING, logger="services.report_render"):
+    with caplog.at_level(logging.WARNING, logger="services.reports.rendering"):
         assert warm_render_thread(broken).result(timeout=60) is None
 
     assert "render warm-up failed" in caplog.text

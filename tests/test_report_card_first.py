@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from infra.storage import open_store
 from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
 from queues.registry import JobContext
 from services.errors import NotFound
-from services.mp_reports import describe_report
-from services.report_render import make_renderer
-from services.reports import (
+from services.reports.issuing import (
     Renderer,
     ReportRequest,
     issue,
@@ -26,8 +24,10 @@ from services.reports import (
     render_job,
     request_report,
 )
-from services.signing import SnapshotSigner
-from services.verification import open_download, signed_download_url
+from services.reports.rendering import make_renderer
+from services.reports.requests import describe_report
+from services.reports.signing import SnapshotSigner
+from services.reports.verification import open_download, signed_download_url
 from tests.test_reports import USCC, make_enterprise, no_dates
 
 
@@ -42,7 +42,7 @@ async def test_the_card_is_stored_and_announced_before_the_pdf_is_rendered(
         stored = await Report.get(id=at_card.id)
         seen.update(status=stored.status, parts=parts_ready(stored), signed=stored.signature)
         seen["view"] = describe_report(settings, stored, enterprise, [])
-        seen["png"] = (settings.reports_dir / Path(stored.png_path or "x").name).is_file()
+        seen["png"] = await open_store(settings).exists(stored.png_path or "x")
         name = f"{stored.number}.pdf"
         url = signed_download_url(settings, stored, "pdf")
         e, s = url.split("?e=")[1].split("&s=")

@@ -11,21 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config.rule_sets import CQ_2024_89 as RULES
+from infra.storage import LocalStorage
 from models.catalogue import Department
 from models.enterprise import Enterprise, EnterpriseRelation
 from models.enums import RecordKind, RecordStatus, RelationKind
 from models.record import Record
 from services.errors import InvalidRequest
-from services.signing import SnapshotSigner, link_is_valid, sign_link, verify_snapshot
-from services.snapshot import (
+from services.reports.signing import SnapshotSigner, link_is_valid, sign_link, verify_snapshot
+from services.reports.snapshot import (
     assemble_sections,
     canonical_json,
     records_fingerprint,
     related_enterprises,
     sha256_hex,
 )
-from services.span import Span, check_domains, check_span
-from services.storage import LocalStorage
+from services.reports.span import Span, check_domains, check_span
 
 TODAY = date(2026, 11, 27)
 SEED = base64.b64encode(bytes(range(32))).decode()

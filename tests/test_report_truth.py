@@ -24,12 +24,12 @@ from models.report import Report
 from render import render_card, render_html, view_from_snapshot
 from render.card import found_line, stale_line
 from render.view import DomainResult
-from services.report_render import make_renderer
-from services.reports import ReportRequest, issue, request_report
-from services.signing import SnapshotSigner
-from services.snapshot import assemble_sections, related_enterprises
-from services.span import Span
-from services.verification import verify_report
+from services.reports.issuing import ReportRequest, issue, request_report
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner
+from services.reports.snapshot import assemble_sections, related_enterprises
+from services.reports.span import Span
+from services.reports.verification import verify_report
 from tests.test_render_support import domain, record, snapshot
 from tests.test_reports import USCC, valid_uscc
 

@@ -23,6 +23,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from config.settings import Settings
 from handlers.app import create_app
+from infra.storage import open_store, read_all
 from models.audit import AuditEntry
 from models.catalogue import Department
 from models.enterprise import Enterprise
@@ -31,10 +32,10 @@ from models.record import Record
 from models.report import Report
 from queues.registry import JobContext
 from services.errors import InvalidRequest, NotFound
-from services.report_render import make_renderer
-from services.reports import Renderer, ReportRequest, issue, render_job, request_report
-from services.signing import SnapshotSigner, verify_snapshot
-from services.verification import signed_download_url, verify_report
+from services.reports.issuing import Renderer, ReportRequest, issue, render_job, request_report
+from services.reports.rendering import make_renderer
+from services.reports.signing import SnapshotSigner, verify_snapshot
+from services.reports.verification import signed_download_url, verify_report
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,11 +84,12 @@ async def test_an_issued_report_is_signed_stored_and_its_pdf_names_the_enterpris
     report = await issued(settings, redis, domains="15,37", start="2021-01-01")
     assert report.status == ReportStatus.READY
     assert report.number.startswith("YX") and len(report.verify_code) == 8
-    pdf = (settings.reports_dir / report.pdf_path).read_bytes()
+    pdf = await read_all(open_store(settings), report.pdf_path)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     flat = text.replace(" ", "").replace("\n", "")
     assert NAME in flat and report.number in flat and "渝环罚〔2023〕88号" in flat
-    assert (settings.reports_dir / report.png_path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = await read_all(open_store(settings), report.png_path)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
     result = await verify_report(report.number, report.verify_code, SnapshotSigner(
         settings.report_signing_key))  # fmt: skip
     assert result["genuine"] and not result["data_changed"]
@@ -150,7 +152,7 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
 @given(st.data())
 def test_changing_any_byte_of_any_shown_field_breaks_the_signature(data):
     signer = SnapshotSigner("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
-    from services.snapshot import canonical_json
+    from services.reports.snapshot import canonical_json
 
     signature = signer.sign(canonical_json(SAMPLE))
     assert verify_snapshot(signer.public_key, canonical_json(SAMPLE), signature, legacy=False)

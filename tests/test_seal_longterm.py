@@ -22,8 +22,8 @@ from render.dev_pki import DevPki, make_dev_pki
 from render.report import SealMaterial, render_report
 from render.seal import SEAL_FIELD, seal_pdf, verify_sealed_pdf
 from render.seal_ltv import validate_archival
-from services.evidence import evidence_files
-from services.snapshot import canonical_json
+from services.reports.evidence import evidence_files
+from services.reports.snapshot import canonical_json
 from tests.test_render_support import sample_pdf, snapshot
 
 

@@ -22,6 +22,7 @@ from stdnum.iso7064 import mod_11_2
 
 from config.catalogue import DEPARTMENTS, DOMAINS, DOMAINS_BY_NUMBER, EARLIEST_DATE
 from config.settings import Settings
+from infra.db import database, migrate
 from models.audit import AuditEntry
 from models.catalogue import Department, DomainOwnership
 from models.enterprise import Enterprise, EnterpriseRelation
@@ -30,11 +31,8 @@ from models.record import Record
 from models.report import Report
 from models.user import Binding, User
 from services.audit import verify_audit_chain
-from services.catalogue import sync_catalogue
-from services.db import database, migrate
-from services.errors import Conflict, InvalidRequest
-from services.identity import hash_id_number, id_number_matches
-from services.seed import (
+from services.demo.names import DISTRICTS, DISTRICTS_BY_CODE
+from services.demo.seed import (
     CHUNK_SIZE,
     KIND_DOMAINS,
     DemoGenerator,
@@ -46,7 +44,9 @@ from services.seed import (
     record_content_hash,
     seed_demo,
 )
-from services.seed_names import DISTRICTS, DISTRICTS_BY_CODE
+from services.errors import Conflict, InvalidRequest
+from services.identity import hash_id_number, id_number_matches
+from services.reports.catalogue import sync_catalogue
 from tests.conftest import BACKEND, POSTGRES_URL
 
 TODAY = date(2025, 6, 30)

@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.common import load_settings
+from cli.main import build_parser
 from config.secrets import ensure_dev_secrets
 from config.settings import Settings, SettingsError
-from run import build_parser
 
 
 def test_settings_come_from_the_environment_typed():
@@ -39,9 +40,9 @@ def test_check_command_prints_no_secret(monkeypatch, capsys, tmp_path: Path):
     monkeypatch.setenv("OPS_TOKEN", "very-secret-ops-token")
     monkeypatch.setenv("DATABASE_URL", "postgres://u:hunter2@db/yc")
     monkeypatch.setattr("config.secrets.DEV_SECRETS_FILE", tmp_path / "secrets.env")
-    monkeypatch.setattr("run.environment_with_dev_secrets", _env_with(tmp_path))
+    monkeypatch.setattr("cli.common.environment_with_dev_secrets", _env_with(tmp_path))
     args = build_parser().parse_args(["check"])
-    assert args.func(args) == 0
+    assert args.func(args, load_settings()) == 0
     out = capsys.readouterr().out
     assert "very-secret-ops-token" not in out and "hunter2" not in out
     assert "OPS_TOKEN" in out

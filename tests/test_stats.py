@@ -1,17 +1,30 @@
-"""Rollout statistics: /ops/api/stats (JSON) and /ops/stats (SVG charts), ops token only."""
+"""Rollout statistics: /ops/api/stats (JSON) and /ops/stats (SVG charts), ops staff only."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient
 
 from models.catalogue import Department
 from models.enums import Channel, ObjectionKind, ObjectionStatus, ReportPurpose, ReportStatus
 from models.objection import Objection
 from models.report import Report
-from services.stats import rollout_stats
+from services.stats.rollout import rollout_stats
+from services.stats.rollout_breakdown import breakdown
+from tests.staff_support import ops_headers
 from tests.test_objection_support import enterprise
 
-OPS = {"Authorization": "Bearer test-ops-token"}
+
+@pytest.fixture
+async def ops(cli: TestClient) -> dict[str, str]:
+    """The client signed in as an ops person; the CSRF header its API calls carry."""
+    return await ops_headers(cli)
+
+
 TODAY = date(2026, 3, 10)
 
 
@@ -39,7 +52,7 @@ async def seed() -> None:
     await a_report(ent, 1, datetime(2026, 3, 8, 23, 30, tzinfo=UTC), [1, 27], Channel.MINIPROGRAM,
                    ReportPurpose.LISTING)  # fmt: skip
     await a_report(ent, 2, datetime(2026, 3, 9, 2, 0, tzinfo=UTC), [27], Channel.HALL,
-                   ReportPurpose.BOND)  # fmt: skip
+                   ReportPurpose.BOND, operator="渝中区政务服务中心-3号窗口")  # fmt: skip
     await a_report(ent, 3, datetime(2026, 3, 10, 2, 0, tzinfo=UTC), list(range(1, 41)),
                    Channel.MINIPROGRAM, ReportPurpose.LISTING)  # fmt: skip
     await a_report(ent, 4, None, [5], Channel.BOT, ReportPurpose.MERGER)  # not issued: not counted
@@ -93,28 +106,58 @@ async def test_the_figures_count_issued_reports_domains_and_objections(db):
     ]
 
 
-async def test_the_json_and_the_page_need_the_ops_token(cli):
+async def test_the_json_and_the_page_need_an_ops_person_signed_in(cli):
     await seed()
     resp = await cli.get("/ops/api/stats")
-    assert resp.status == 401 and (await resp.json())["code"] == "ops_token_required"
-    resp = await cli.get("/ops/api/stats", headers={"Authorization": "Bearer wrong"})
-    assert resp.status == 403
-    resp = await cli.get("/ops/api/stats?days=7", headers=OPS)
+    assert resp.status == 401 and (await resp.json())["code"] == "staff_session_required"
+    resp = await cli.get("/ops/api/stats", headers={"Authorization": "Bearer test-ops-token"})
+    assert resp.status == 401
+    page = await cli.get("/ops/stats", allow_redirects=False)
+    assert page.status == 302 and page.headers["Location"] == "/staff/login?next=/ops/stats"
+    ops = await ops_headers(cli)
+    resp = await cli.get("/ops/api/stats?days=7", headers=ops)
     body = await resp.json()
     assert resp.status == 200 and len(body["reports"]["per_day"]) == 7
     assert body["certificates_replaced"] == 43
-    assert (await cli.get("/ops/api/stats?days=0", headers=OPS)).status == 400
-    page = await cli.get("/ops/stats", allow_redirects=False)
-    assert page.status == 303 and page.headers["Location"] == "/ops/login"
+    assert (await cli.get("/ops/api/stats?days=0", headers=ops)).status == 400
 
 
-async def test_the_page_draws_its_charts_as_inline_svg(cli):
+async def test_the_page_draws_its_charts_as_inline_svg(cli, ops: dict[str, str]):
     await seed()
-    resp = await cli.get("/ops/stats", headers=OPS)
+    resp = await cli.get("/ops/stats", headers=ops)
     html = await resp.text()
     assert resp.status == 200 and "推行情况统计" in html
     # Drawn on the server; nothing fetched from elsewhere (no CDN is reachable).
-    assert html.count("<svg") == 7 and "<script" not in html and "://" not in html
+    assert html.count("<svg") == 9 and "<script" not in html and "://" not in html
+    assert "渝中区政务服务中心-3号窗口" in html and "替代证明：按企业" in html
     assert "渝快办小程序" in html and "重庆市税务局" in html  # a channel bar, an overdue bar
-    ops_page = await (await cli.get("/ops", headers=OPS)).text()
+    ops_page = await (await cli.get("/ops", headers=ops)).text()
     assert 'href="/ops/stats"' in ops_page
+
+
+async def test_reports_are_counted_by_district_window_and_enterprise(db):
+    await seed()
+    more = await breakdown()
+    assert more["by_district"] == [{"code": "500103", "name": "渝中区", "count": 3}]
+    window = {"channel": "政务服务大厅窗口", "window": "渝中区政务服务中心-3号窗口", "count": 1}
+    assert more["by_window"] == [window]
+    [only] = more["certificates_by_enterprise"]
+    assert more["enterprises"] == 1 and only["count"] == 43
+
+
+async def test_each_table_exports_as_csv_with_formulas_neutralised(cli, ops: dict[str, str]):
+    await seed()
+    sly = await enterprise(2)
+    sly.name = '=HYPERLINK("http://evil.example","点此")'
+    await sly.save()
+    await a_report(sly, 9, datetime(2026, 3, 10, 3, 0, tzinfo=UTC), [27], Channel.WEB,
+                   ReportPurpose.LISTING)  # fmt: skip
+    r = await cli.get("/ops/stats.csv?table=enterprise")
+    assert r.status == 200 and r.content_type == "text/csv"
+    rows = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig"))))
+    assert rows[0] == ["统一社会信用代码", "企业名称", "替代证明数"]
+    assert ["'" + sly.name] == [row[1] for row in rows if "HYPERLINK" in row[1]]
+    for table in ("district", "channel", "window", "purpose", "domain"):
+        assert (await cli.get(f"/ops/stats.csv?table={table}")).status == 200, table
+    r = await cli.get("/ops/stats.csv?table=nope")
+    assert r.status == 400 and (await r.json())["code"] == "unknown_table"

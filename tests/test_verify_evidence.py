@@ -19,15 +19,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from infra.storage import open_store, read_all
 from models.audit import AuditEntry
 from models.enterprise import Enterprise
 from models.enums import ReportStatus
 from models.report import Report
 from render.seal import verify_sealed_pdf
-from services.pdf_check import MAX_PDF_BYTES, check_pdf
-from services.signing import SnapshotSigner
-from services.signing_keys import published_keys
-from services.verification import verify_report
+from services.reports.pdf_check import MAX_PDF_BYTES, check_pdf
+from services.reports.signing import SnapshotSigner
+from services.reports.signing_keys import published_keys
+from services.reports.verification import verify_report
 from tests.test_reports import issued, make_enterprise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ async def test_the_offline_tool_checks_a_copied_pdf_alone_and_fails_on_a_changed
     keys = await (await cli.get("/verify/keys.json")).read()
     alone = tmp_path / "alone"
     alone.mkdir()
-    shutil.copy(settings.reports_dir / report.pdf_path, alone / "report.pdf")
+    (alone / "report.pdf").write_bytes(await read_all(open_store(settings), report.pdf_path))
     (alone / "keys.json").write_bytes(keys)
 
     def offline(pdf: str) -> subprocess.CompletedProcess[str]:
@@ -168,7 +169,7 @@ async def test_the_optional_server_side_check_takes_the_pdf_and_caps_its_size(
     cli, settings: Settings, redis: Redis
 ):
     report = await issued(settings, redis, domains="15")
-    pdf = (settings.reports_dir / report.pdf_path).read_bytes()
+    pdf = await read_all(open_store(settings), report.pdf_path)
     path = f"/verify/{report.number}/check?c={report.verify_code}"
     ok = await cli.post(path, data=io.BytesIO(pdf), headers={"Content-Type": "application/pdf"})
     body = await ok.json()

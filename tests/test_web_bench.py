@@ -1,5 +1,5 @@
 """bench/web.py at a tiny size, so that it cannot rot: it runs, both servers answer every page
-with 200, and it prints its table and verdict. (The real figures: README "网页端".)"""
+with 200, and it prints its table and verdict. (The real figures: docs/performance.md.)"""
 
 from __future__ import annotations
 

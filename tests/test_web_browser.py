@@ -6,7 +6,6 @@ paths; and every page screenshotted at 390×844 and 1280×800 and checked with a
 from __future__ import annotations
 
 import io
-import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from fakes.oidc import FakeOidcProvider, create_fake_oidc_app
 from handlers.app import create_app
 from models.objection import Objection
 from models.report import Report
-from services.departments import create_department_key
-from tests.browser_support import check_page, chromium, phone_context
+from services.accounts.department_keys import create_department_key
+from tests.browser_support import check_page, chromium, free_port, phone_context
 from tests.test_mp_support import ENTERPRISES, make_enterprises
 from tests.test_objection_support import PNG, record
 
@@ -32,17 +31,11 @@ WECHAT_UA = (
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def site(aiohttp_server, settings_on_fake: Settings, tmp_path: Path, db, redis: Redis):  # type: ignore[no-untyped-def]
     """The whole application with its queue workers on a real port, the WeChat fake and the
     development OpenID Connect provider beside it, as `make run` serves them."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     provider = FakeOidcProvider({"yucredit-web": ("oidc-secret", (f"{base}/web/login/",))})
     oidc = await aiohttp_server(create_fake_oidc_app(provider))

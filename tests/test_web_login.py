@@ -16,7 +16,7 @@ from fakes.wechat import FakeWeChat
 from handlers.app import create_app
 from models.audit import AuditEntry
 from models.user import Binding, User
-from services.web_login import web_subject
+from services.accounts.web_login import web_subject
 from tests.test_mp_support import ENTERPRISES, make_enterprises
 from tests.web_support import csrf_of, path_of, post_form, wechat_login
 

@@ -14,6 +14,7 @@ from models.enums import Channel
 from models.objection import Objection
 from models.report import Report
 from models.user import Binding
+from services.identity import hash_id_number
 from tests.test_mp_support import ENTERPRISES, bind_body, make_enterprises
 from tests.test_objection_support import PNG, record
 from tests.web_support import csrf_of, post_form, wechat_login
@@ -110,7 +111,7 @@ async def test_a_custom_span_before_2020_is_refused_in_chinese(mp_cli, fake_wech
     await _bound(mp_cli, fake_wechat)
     form = {"uscc": ENTERPRISES["A"][0], "span": "custom", "from": "2019-06-01", "to": ""}
     r = await post_form(mp_cli, "/web/reports/confirm", form)
-    assert r.status == 400 and "不能早于2020年1月1日" in await r.text()
+    assert r.status == 422 and "不能早于2020年1月1日" in await r.text()
 
 
 async def test_asking_records_a_web_report_and_shows_its_status(mp_cli, fake_wechat):
@@ -203,7 +204,7 @@ async def test_on_demo_data_the_bind_form_is_filled_in_for_a_newcomer(
 ):
     from handlers.app import create_app
     from handlers.keys import WEB_DEMO_BINDING
-    from services.seed import demo_binding, seed_demo
+    from services.demo.seed import demo_binding, seed_demo
 
     assert await demo_binding(settings_on_fake.id_hash_key) is None  # no demo data: no hint
     await seed_demo(
@@ -221,6 +222,22 @@ async def test_on_demo_data_the_bind_form_is_filled_in_for_a_newcomer(
     assert r.status == 303, await r.text()
     page = await (await cli.get("/web/enterprises")).text()
     assert "演示环境" not in page  # bound: the hint has done its job
+
+
+async def test_on_demo_data_an_enterprise_with_a_departments_records_is_found_for_a_newcomer(
+    settings_on_fake, db
+):
+    from models.record import Record
+    from services.demo.seed import demo_binding_with_records, seed_demo
+
+    key = settings_on_fake.id_hash_key
+    assert await demo_binding_with_records(key, "samr") is None
+    await seed_demo(enterprises=20, records=200, seed=7, id_hash_key=key, progress=False)
+    demo = await demo_binding_with_records(key, "samr")
+    assert demo is not None
+    ent = await Enterprise.get(uscc=demo["uscc"])
+    assert await Record.filter(enterprise_id=ent.id, department__code="samr").exists()
+    assert hash_id_number(key, demo["id_number"]) == ent.legal_rep_id_hash
 
 
 async def test_an_objection_without_photos_is_accepted_from_a_browser_form(mp_cli, fake_wechat):

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from config.settings import Settings
 from fakes.wechat import FakeClock, FakeWeChat
-from services.wechat_client import (
+from services.wechat.client import (
     AccessTokens,
     MediaTooLarge,
     WeChatApiError,

@@ -11,17 +11,16 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage, OutboundMessage
 from config.settings import Settings
 from fakes.wechat_push import text_xml
 from models.enums import NotificationStatus
 from models.user import Notification, User
 from queues import JobContext, Registry, StreamConfig, Worker, worker_redis
-from services import wechat_inbound
-from services.objection_notify import NOTIFY_STREAM
-from services.wechat_inbound import inbound_job
-from services.wechat_outbound import OUTBOUND_STREAM, held_key, quota_key
-from services.wechat_webhook import INBOUND_JOB, INBOUND_STREAM, enqueue_once
+from services.objections.events import NOTIFY_STREAM
+from services.wechat.inbound import inbound_job
+from services.wechat.messages import InboundMessage, OutboundMessage
+from services.wechat.outbound import OUTBOUND_STREAM, held_key, quota_key
+from services.wechat.webhook import INBOUND_JOB, INBOUND_STREAM, enqueue_once
 from tests.conftest import REDIS_URL
 from tests.wechat_engines import echo_engine, max_busy_key, state_key, step_engine
 from tests.wechat_support import post_signed, wechat_settings
@@ -112,15 +111,21 @@ async def test_held_notices_are_queued_again_when_the_user_writes(
     assert json.loads(fields[b"payload"]) == request
 
 
-async def test_without_an_engine_the_bot_answers_a_fixed_text(
-    redis: Redis, settings: Settings, db: str, monkeypatch: pytest.MonkeyPatch
+async def test_the_workers_registry_answers_with_the_engine_its_composer_gives(
+    redis: Redis, settings: Settings, db: str
 ) -> None:
-    monkeypatch.setattr(wechat_inbound, "ENGINE_MODULE", "bot.no_such_engine")
+    from services.jobs import build_registry
 
-    await inbound_job()(context(redis, settings), message())
+    async def composed_engine(
+        redis: Redis, settings: Settings, msg: InboundMessage
+    ) -> list[OutboundMessage]:
+        return [OutboundMessage(msg.openid, "text", text=f"组装的引擎：{msg.content}")]
+
+    handle = build_registry(settings, bot_engine=composed_engine).get(INBOUND_JOB)
+    await handle(context(redis, settings), message("查报告"))
 
     [(_, reply)] = await outbound(redis)
-    assert reply["text"] == wechat_inbound.NO_ENGINE_TEXT
+    assert reply["text"] == "组装的引擎：查报告"
 
 
 async def run_workers(

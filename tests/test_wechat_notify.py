@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from models.enums import NotificationStatus
 from models.user import Notification, SubscriptionGrant, User
 from queues.registry import JobContext
-from services.notify import notify_job, template_data
-from services.objection_notify import NOTIFY_JOB, NOTIFY_STREAM
-from services.wechat_inbound import inbound_job
+from services.objections.events import NOTIFY_JOB, NOTIFY_STREAM
+from services.wechat.inbound import inbound_job
+from services.wechat.messages import InboundMessage
+from services.wechat.notifier import notify_job, template_data
 from tests.wechat_engines import echo_engine
 from tests.wechat_support import NOTICE_TEMPLATE, SUBSCRIBE_TEMPLATE, wechat_settings
 

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage, OutboundMessage
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
 from models.enums import ReportStatus
 from models.report import Report
 from models.user import User
 from queues.registry import JobContext
-from services.wechat_inbound import inbound_job
-from services.wechat_outbound import (
+from services.wechat.inbound import inbound_job
+from services.wechat.messages import InboundMessage, OutboundMessage
+from services.wechat.outbound import (
     OUTBOUND_JOB,
     OUTBOUND_STREAM,
     announce_bot_reports,

@@ -7,27 +7,34 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage
+from bot.state import load_state
+from config.catalogue import DOMAINS_BY_NUMBER
 from config.settings import Settings
 from fakes.wechat import FakeWeChat
-from models.enums import NotificationStatus
+from models.enums import Channel, NotificationStatus
+from models.report import Report
 from models.user import Notification, SubscriptionGrant, User
 from queues import enqueue
-from services.objection_notify import NOTIFY_JOB, NOTIFY_STREAM
-from services.wechat_outbound import OUTBOUND_STREAM
-from services.wechat_webhook import INBOUND_STREAM, enqueue_once
+from services.objections.events import NOTIFY_JOB, NOTIFY_STREAM
+from services.reports.issuing import RENDER_STREAM
+from services.wechat.messages import InboundMessage
+from services.wechat.outbound import OUTBOUND_STREAM
+from services.wechat.webhook import INBOUND_STREAM, enqueue_once
+from tests.bot_support import NAME, bind, make_enterprise
 from tests.conftest import REDIS_URL
 from tests.test_queues_processes import eventually
-from tests.wechat_engines import SLEEPING_KEY, state_key
+from tests.wechat_engines import PAUSE_S_KEY, PAUSES_KEY, SLEEPING_KEY
 from tests.wechat_support import NOTICE_TEMPLATE, SUBSCRIBE_TEMPLATE, wechat_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+ALL = sorted(DOMAINS_BY_NUMBER)
 
 
 @pytest.fixture
@@ -51,42 +58,53 @@ def stop(process: subprocess.Popen[bytes]) -> int:
     return process.wait(15)
 
 
-async def test_killing_the_bot_worker_mid_dialog_loses_neither_message_nor_state(
+async def test_killing_the_bot_worker_mid_dialog_loses_no_message_and_doubles_no_step(
     redis: Redis, settings: Settings, db: str
 ) -> None:
-    words = ["a", "b slow-before", "c", "d slow-after", "e"]
+    """The report dialog through the real engine (bot.engine), the worker killed three times:
+    after the engine saved the step of "全部" and of "确认" (the job's own transaction not yet
+    run, so the same message comes again), and before it saved the step of "1"."""
+    user = await User.create(oa_openid="o_alice")
+    await bind(user, await make_enterprise())
+    words = ["报告", "全部", "近三年", "1", "确认"]
     for n, word in enumerate(words):
         msg = InboundMessage("o_alice", "text", 1_700_000_000 + n, content=word, msg_id=str(n))
         await enqueue_once(redis, msg)
-    await redis.set("bot:test:pause", 30)  # long enough to be killed in
+    kills = {"m:1": "after", "m:3": "before", "m:4": "after"}
+    await redis.hset(PAUSES_KEY, mapping=kills)
+    await redis.set(PAUSE_S_KEY, 30)  # long enough to be killed in
 
-    async def pausing_at(word: str) -> bool:
-        return await redis.get(SLEEPING_KEY) == word.encode()
+    async def pausing_at(identity: str) -> bool:
+        return await redis.get(SLEEPING_KEY) == identity.encode()
 
-    async def state() -> dict:
-        return json.loads(await redis.get(state_key("o_alice")) or "{}")
-
-    # Killed before "b" saved its state, then again after "d" saved its state.
-    for word in ("b slow-before", "d slow-after"):
+    for identity in kills:
         worker = start_worker(settings, INBOUND_STREAM, min_idle_s=1.0)
         try:
-            await eventually(lambda w=word: pausing_at(w), f"the worker pauses at {word!r}", 30)
+            await eventually(
+                lambda i=identity: pausing_at(i), f"the worker pauses at {identity}", 40
+            )
         finally:
             kill(worker)
         await redis.delete(SLEEPING_KEY)
 
     async def all_handled() -> bool:
-        return (await state()).get("steps") == 5 and await redis.xlen(INBOUND_STREAM) == 0
+        return await redis.xlen(INBOUND_STREAM) == 0
 
     worker = start_worker(settings, INBOUND_STREAM, min_idle_s=1.0)
     try:
-        await eventually(all_handled, "a restarted worker finishes the dialog", 30)
+        await eventually(all_handled, "a restarted worker finishes the dialog", 40)
     finally:
         assert stop(worker) == 0
-    assert (await state())["log"] == words
+    report = await Report.get()
+    assert (report.requester_id, report.channel, report.domains) == (user.id, Channel.BOT, ALL)
+    assert await redis.xlen(RENDER_STREAM) == 1
     replies = [json.loads(f[b"payload"])["text"] for _, f in await redis.xrange(OUTBOUND_STREAM)]
-    assert replies == [f"第{n}步：{word}" for n, word in enumerate(words, 1)]
-    user = await User.get(oa_openid="o_alice")
+    starts = [f"为“{NAME}”申请", "40个领域：", "已选择：全部40个领域", "时间跨度：", "请确认："]
+    starts.append(f"已受理，报告编号 {report.number}")
+    assert len(replies) == len(starts), replies
+    assert all(r.startswith(s) for r, s in zip(replies, starts, strict=True)), replies
+    assert not (await load_state(redis, "o_alice", time.time()))[0].active
+    await user.refresh_from_db()
     assert user.oa_last_message_at is not None
     assert int(user.oa_last_message_at.timestamp()) == 1_700_000_004
 

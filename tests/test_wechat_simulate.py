@@ -15,9 +15,9 @@ from fakes.wechat import FakeWeChat
 from fakes.wechat_simulate import describe
 from handlers.app import create_app
 from queues import Registry, Worker, worker_redis
-from services.wechat_inbound import inbound_job
-from services.wechat_outbound import OUTBOUND_JOB, OUTBOUND_STREAM, outbound_job
-from services.wechat_webhook import INBOUND_JOB, INBOUND_STREAM
+from services.wechat.inbound import inbound_job
+from services.wechat.outbound import OUTBOUND_JOB, OUTBOUND_STREAM, outbound_job
+from services.wechat.webhook import INBOUND_JOB, INBOUND_STREAM
 from tests.conftest import REDIS_URL
 from tests.wechat_engines import echo_engine
 from tests.wechat_support import wechat_settings

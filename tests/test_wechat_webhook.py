@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from fakes.wechat_push import PushSigner, event_xml, image_xml, signature, text_xml
 from handlers.app import create_app
-from services.wechat_webhook import INBOUND_STREAM
+from services.wechat.webhook import INBOUND_STREAM
 from tests.wechat_support import post_signed, signer_for, wechat_settings
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
@@ -244,8 +244,8 @@ async def test_messages_of_one_user_keep_their_order_numbers(
 async def test_concurrent_pushes_share_round_trips_and_each_gets_its_own_answer(
     redis: Redis, settings: Settings
 ) -> None:
-    from bot.messages import InboundMessage
-    from services.wechat_webhook import InboundQueue
+    from services.wechat.messages import InboundMessage
+    from services.wechat.webhook import InboundQueue
 
     await redis.script_flush()  # as after a Redis restart: the script must be loaded again
     inbound = InboundQueue(redis)

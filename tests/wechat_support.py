@@ -51,9 +51,9 @@ async def ready_report(settings: Settings, requester: object = None, channel: st
     """A ready report with a stored card, without rendering one (the sender only reads files)."""
     from datetime import UTC, date, datetime
 
+    from infra.storage import open_store
     from models.enterprise import Enterprise
     from models.report import Report
-    from services.storage import LocalStorage
 
     enterprise, _ = await Enterprise.get_or_create(
         uscc="91500103MA5U7R6P0X",
@@ -61,10 +61,11 @@ async def ready_report(settings: Settings, requester: object = None, channel: st
                   "legal_rep_id_hash": "h", "district": "渝中区"},
     )  # fmt: skip
     number = f"YX20261127{await Report.all().count() + 1:06d}"
-    storage = LocalStorage(settings.reports_dir)
+    storage = open_store(settings)
     return await Report.create(
         number=number, verify_code="ABCD2345", enterprise=enterprise, domains=[1],
         span_from=date(2023, 1, 1), span_to=date(2026, 1, 1), purpose="listing",
         channel=channel, requester=requester, status="ready", ready_at=datetime.now(UTC),
-        png_path=storage.put(f"{number}.png", PNG), pdf_path=storage.put(f"{number}.pdf", b"%PDF"),
+        png_path=await storage.put(f"{number}.png", PNG),
+        pdf_path=await storage.put(f"{number}.pdf", b"%PDF"),
     )  # fmt: skip

@@ -14,20 +14,19 @@ from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage, OutboundMessage
 from bot.state import DialogState
 from bot.understand import Understanding, understand
 from config.calendar import CHINA
 from config.settings import Settings
-from models.user import User
-from services.access import binding_allows, live_bindings
 from services.errors import Unavailable
+from services.wechat.messages import InboundMessage, OutboundMessage
 
 Reply = str | OutboundMessage
 StepResult = tuple[DialogState, list[Reply]]
 Step = Callable[[DialogState, "Turn"], Awaitable[StepResult]]
 MediaDownloader = Callable[[Redis, Settings, str], Awaitable[bytes]]
 
+CHANNEL = "bot"  # the channel use cases record for what the bot does (Channel.BOT)
 # A customer-service text may carry 2048 bytes; Chinese takes 3 bytes a character in UTF-8.
 MESSAGE_MAX_CHARS = 600
 YES_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "好", "好的", "提交", "yes", "y", "ok"})
@@ -40,7 +39,7 @@ _NO_START = ("不", "否", "错", "换", "重新")
 
 async def download_media(redis: Redis, settings: Settings, media_id: str) -> bytes:
     """The bytes of a photo the user sent, through the WeChat API client (imported lazily)."""
-    from services.wechat_client import (
+    from services.wechat.client import (
         WeChatApiError,
         WeChatClient,
         WeChatUnavailable,
@@ -63,7 +62,7 @@ class Turn:
 
     redis: Redis
     settings: Settings
-    user: User
+    user_id: int  # the Official Account user's (services.accounts.users.oa_user)
     msg: InboundMessage
     now: float  # epoch seconds: the engine's clock, injectable in tests
     download_media: MediaDownloader = download_media
@@ -140,23 +139,6 @@ def pick_number(text: str, count: int) -> int | None:
         return None
     number = int(matched.group(1))
     return number - 1 if 1 <= number <= count else None
-
-
-@dataclass(frozen=True)
-class Acting:
-    """An enterprise the user may act for, as a dialog keeps it in its state."""
-
-    enterprise_id: int
-    name: str
-    uscc: str
-
-
-async def enterprises_for(user_id: int, scope: str) -> tuple[list[Acting], bool]:
-    """The enterprises the user may act for in `scope`, and whether the user is bound at all."""
-    bindings = await live_bindings(user_id)
-    allowed = [b for b in bindings if binding_allows(b, scope)]
-    acting = [Acting(b.enterprise_id, b.enterprise.name, b.enterprise.uscc) for b in allowed]
-    return acting, bool(bindings)
 
 
 def not_allowed_text(bound: bool, doing: str) -> str:

@@ -1,31 +1,29 @@
 """Bind (绑定企业): the USCC, the enterprise's name confirmed, the legal representative's name and
 ID number; or an agent's authorisation code (授权码) from the mini-program.
 
-The same rules as the mini-program, in services.bindings: keyed hashes of ID numbers, lockout
-after repeated wrong tries. The ID number is never kept in the dialog state: it is checked in the
-step that receives it.
+The same rules as the mini-program, in services.accounts.bindings: keyed hashes of ID numbers,
+lockout after repeated wrong tries. The ID number is never kept in the dialog state: it is checked
+in the step that receives it.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.dialogs import StepResult, Turn, understood, yes_or_no
+from bot.dialogs import CHANNEL, StepResult, Turn, understood, yes_or_no
 from bot.state import IDLE, DialogState, once
-from models.enterprise import Enterprise
-from models.enums import BindingRole
-from models.user import Binding
-from services.access import live_bindings
-from services.bindings import (
+from services.accounts.bindings import (
     CODE_LENGTH,
-    bind_legal_representative,
+    bind_from_body,
+    bindings_overview,
+    enterprise_to_bind,
     normalise_code,
-    redeem_agent_invite,
+    redeem_from_body,
 )
 from services.errors import ServiceError
-from services.identity import normalise_uscc
 
 NAME = "bind"
 TITLE = "绑定企业"
@@ -51,9 +49,12 @@ EXPECT = {
 _PERSON_NAME = re.compile(r"[\u4e00-\u9fa5·•A-Za-z ]{2,30}")
 
 
-def _done(binding: Binding, name: str) -> str:
-    role = BindingRole(binding.role).label
-    return f"绑定成功：您已作为{role}绑定“{name}”。回复“报告”可申请报告，回复“菜单”查看全部服务。"
+def _done(binding: dict[str, Any]) -> str:
+    """The binding as services.accounts.bindings.describe_binding gives it, told to the user."""
+    return (
+        f"绑定成功：您已作为{binding['role_label']}绑定“{binding['enterprise']['name']}”。"
+        "回复“报告”可申请报告，回复“菜单”查看全部服务。"
+    )
 
 
 async def start(turn: Turn) -> StepResult:
@@ -61,16 +62,16 @@ async def start(turn: Turn) -> StepResult:
     slots = understood(turn).slots
     if "uscc" in slots or len(normalise_code(slots.get("code", ""))) == CODE_LENGTH:
         return await _by_code(DialogState(NAME, "uscc"), turn, slots.get("uscc") or slots["code"])
-    bound = [b.enterprise.name for b in await live_bindings(turn.user.id)]
+    bindings = await bindings_overview(turn.user_id, with_agents=False)
+    bound = [b["enterprise"]["name"] for b in bindings]
     intro = f"您已绑定：{'、'.join(bound)}。如需再绑定一家企业：\n" if bound else ""
     return DialogState(NAME, "uscc"), [intro + ASK_USCC]
 
 
 async def _redeem(turn: Turn, code: str) -> StepResult:
     async def redeem() -> dict[str, str]:
-        binding = await redeem_agent_invite(turn.redis, turn.user.id, code)
-        enterprise = await Enterprise.get(id=binding.enterprise_id)
-        return {"text": _done(binding, enterprise.name)}
+        binding = await redeem_from_body(turn.redis, turn.user_id, {"code": code}, channel=CHANNEL)
+        return {"text": _done(binding)}
 
     done = await once(turn.redis, turn.once_key("bind"), redeem)
     return IDLE, [done["text"]]
@@ -91,16 +92,14 @@ async def _by_code(state: DialogState, turn: Turn, word: str) -> StepResult:
         if code is None or len(normalise_code(code.group(1))) != CODE_LENGTH:
             return state, [f"没有看懂。{ASK_USCC}"]
         return await _redeem(turn, code.group(1))
-    uscc = normalise_uscc(word)
-    enterprise = await Enterprise.get_or_none(uscc=uscc)
+    enterprise = await enterprise_to_bind(turn.user_id, word)
     if enterprise is None:
         return state, ["未找到该统一社会信用代码对应的企业，请核对后重新发送。"]
-    if any(b.enterprise_id == enterprise.id for b in await live_bindings(turn.user.id)):
-        return IDLE, [f"您已绑定“{enterprise.name}”，无需重复绑定。"]
-    state = state.at("confirm_name", uscc=uscc, enterprise_name=enterprise.name)
-    return state, [
-        f"企业名称：{enterprise.name}\n是否为您要绑定的企业？回复“是”继续，回复“否”重新输入。"
-    ]
+    name = enterprise["name"]
+    if enterprise["bound"]:
+        return IDLE, [f"您已绑定“{name}”，无需重复绑定。"]
+    state = state.at("confirm_name", uscc=enterprise["uscc"], enterprise_name=name)
+    return state, [f"企业名称：{name}\n是否为您要绑定的企业？回复“是”继续，回复“否”重新输入。"]
 
 
 def names_the_enterprise(text: str, name: str) -> bool:
@@ -137,17 +136,16 @@ async def ask_legal_name(state: DialogState, turn: Turn) -> StepResult:
 
 
 async def ask_id_number(state: DialogState, turn: Turn) -> StepResult:
+    details = {
+        "uscc": state.data["uscc"],
+        "enterprise_name": state.data["enterprise_name"],
+        "legal_rep_name": state.data["legal_rep_name"],
+        "id_number": turn.word.upper(),
+    }
+
     async def bind() -> dict[str, str]:
-        binding = await bind_legal_representative(
-            turn.redis,
-            turn.user.id,
-            state.data["uscc"],
-            state.data["enterprise_name"],
-            state.data["legal_rep_name"],
-            turn.word.upper(),
-            channel="bot",
-        )
-        return {"text": _done(binding, state.data["enterprise_name"])}
+        binding = await bind_from_body(turn.redis, turn.user_id, details, channel=CHANNEL)
+        return {"text": _done(binding)}
 
     try:
         done = await once(turn.redis, turn.once_key("bind"), bind)

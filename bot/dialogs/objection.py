@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dialogs import (
-    CHINA,
+    CHANNEL,
     YES_WORDS,
     StepResult,
     Turn,
-    enterprises_for,
     not_allowed_text,
     numbered,
     paged,
@@ -24,13 +23,12 @@ from bot.dialogs import (
 from bot.parse_domains import DomainsNotUnderstood, describe, parse_domains
 from bot.state import IDLE, KEEP_S, DialogState, once
 from config.catalogue import DOMAINS_BY_NUMBER
-from models.enums import ObjectionKind, RecordKind, ReportStatus
-from models.record import Record
-from models.report import Report
-from services.access import require_scope
+from services.access import enterprises_for
 from services.errors import InvalidRequest
-from services.objection_attachments import MAX_IMAGES
-from services.objections import MAX_TEXT_CHARS, submit_objection, validate_image
+from services.objections.attachments import MAX_IMAGES
+from services.objections.lifecycle import MAX_TEXT_CHARS, submit_objection, validate_image
+from services.objections.subjects import records_in_report, reports_open_to_objection
+from services.objections.views import KIND_CHOICES
 
 NAME = "objection"
 TITLE = "提出异议"
@@ -39,13 +37,13 @@ DOING = "提出异议"
 RECENT_REPORTS = 10
 MAX_PHOTOS = MAX_IMAGES
 TEXT_MIN, TEXT_MAX = 5, MAX_TEXT_CHARS
-KINDS = list(ObjectionKind)
-KIND_WORDS = {"更正": ObjectionKind.CORRECTION, "更新": ObjectionKind.UPDATE,
-              "修复": ObjectionKind.REPAIR, "详情": ObjectionKind.DETAIL,
-              "查询": ObjectionKind.DETAIL}  # fmt: skip
+KIND_LABELS = dict(KIND_CHOICES)
+KIND_WORDS = {"更正": "correction", "更新": "update", "修复": "repair", "详情": "detail",
+              "查询": "detail"}  # fmt: skip
+REPAIR = "repair"  # 信用修复, the kind an intent to repair names
 DONE_WORDS = frozenset({"完成", "好了", "没有了", "跳过", "没有", "无", "发完了", "ok"})
 
-ASK_KIND = "请选择异议类型（回复序号）：\n" + numbered([k.label for k in KINDS])
+ASK_KIND = "请选择异议类型（回复序号）：\n" + numbered(list(KIND_LABELS.values()))
 ASK_TEXT = f"请描述异议的内容和理由（{TEXT_MIN}至{TEXT_MAX}字）。"
 ASK_PHOTOS = (
     f"如有证明材料，请逐张发送照片（最多{MAX_PHOTOS}张）；发完请回复“完成”，没有材料请回复“跳过”。"
@@ -70,42 +68,24 @@ def _media_key(turn: Turn) -> str:
     return f"bot:media:{turn.once_key('photo')}"
 
 
-def _record_line(domain: dict[str, Any], record: dict[str, Any]) -> str:
-    kind = RecordKind(record["kind"]).label
-    return f"【{domain['name']}】{record['decision_no']}（{record['decision_date']}，{kind}）"
-
-
-def _records(report: Report) -> list[dict[str, Any]]:
-    """The records the report shows for the enterprise itself, in the order it prints them."""
-    main = (report.snapshot or {"sections": [{"domains": []}]})["sections"][0]
-    return [
-        {"domain": d["number"], "decision_no": r["decision_no"], "line": _record_line(d, r)}
-        for d in main["domains"]
-        for r in d["records"]
-    ]
+def _record_line(record: dict[str, Any]) -> str:
+    return (
+        f"【{record['domain_name']}】{record['decision_no']}"
+        f"（{record['decision_date']}，{record['kind']}）"
+    )
 
 
 async def start(turn: Turn) -> StepResult:
-    acting, bound = await enterprises_for(turn.user.id, "objections")
+    acting, bound = await enterprises_for(turn.user_id, "objections")
     if not acting:
         return IDLE, [not_allowed_text(bound, DOING)]
-    reports = (
-        await Report.filter(
-            enterprise_id__in=[a.enterprise_id for a in acting], status=ReportStatus.READY
-        )
-        .order_by("-created_at", "-id")
-        .limit(RECENT_REPORTS)
-        .prefetch_related("enterprise")
-    )
+    reports = await reports_open_to_objection(turn.user_id, RECENT_REPORTS)
     if not reports:
         return IDLE, ["暂无已出具的报告。异议针对报告中的信息提出，请先回复“报告”申请报告。"]
-    lines = [
-        f"{r.number} {r.enterprise.name}（{r.created_at.astimezone(CHINA):%Y-%m-%d}）"
-        for r in reports
-    ]
-    data: dict[str, Any] = {"report_ids": [r.id for r in reports]}
+    lines = [f"{r['report_no']} {r['enterprise']['name']}（{r['created_on']}）" for r in reports]
+    data: dict[str, Any] = {"report_ids": [r["id"] for r in reports]}
     if understood(turn).intent == "repair":  # 申请信用修复: the kind is known already
-        data["kind"] = ObjectionKind.REPAIR.value
+        data["kind"] = REPAIR
     state = DialogState(NAME, "report", data)
     return state, ["请选择要提出异议的报告（回复序号）：\n" + numbered(lines)]
 
@@ -119,14 +99,15 @@ async def choose_report(state: DialogState, turn: Turn) -> StepResult:
     index = pick_number(turn.text, len(report_ids))
     if index is None:
         return state, [f"请回复报告前的序号（1至{len(report_ids)}），或回复“取消”。"]
-    report = await Report.get(id=report_ids[index])
-    records = _records(report)
-    state = DialogState(NAME, "record", {**_preset(state), "report_id": report.id,
-                                         "enterprise_id": report.enterprise_id,
-                                         "records": records})  # fmt: skip
+    report = await records_in_report(turn.user_id, report_ids[index])
+    records = [
+        {"id": r["id"], "domain": r["domain"], "line": _record_line(r)} for r in report["records"]
+    ]
+    data = {"report_id": report["id"], "enterprise_id": report["enterprise_id"], "records": records}
+    state = DialogState(NAME, "record", {**_preset(state), **data})
     if not records:
-        return state.at("domain"), [f"报告 {report.number} 中没有违法违规信息。{ASK_DOMAIN}"]
-    header = f"报告 {report.number} 中的信息（回复序号选择一条；与具体信息无关请回复0）："
+        return state.at("domain"), [f"报告 {report['report_no']} 中没有违法违规信息。{ASK_DOMAIN}"]
+    header = f"报告 {report['report_no']} 中的信息（回复序号选择一条；与具体信息无关请回复0）："
     return state, list(paged(header, numbered([r["line"] for r in records]).splitlines()))
 
 
@@ -138,18 +119,16 @@ async def choose_record(state: DialogState, turn: Turn) -> StepResult:
     if index is None:
         return state, [f"请回复信息前的序号（1至{len(records)}），或回复0，或回复“取消”。"]
     chosen = records[index]
-    record = await Record.filter(enterprise_id=state.data["enterprise_id"],
-                                 domain_id=chosen["domain"],
-                                 decision_no=chosen["decision_no"]).first()  # fmt: skip
-    state = state.at("kind", domain=chosen["domain"], record_id=record.id if record else None,
-                     subject=chosen["line"])  # fmt: skip
+    state = state.at(
+        "kind", domain=chosen["domain"], record_id=chosen["id"], subject=chosen["line"]
+    )
     return _kind_or_text(state, f"已选择：{chosen['line']}")
 
 
 def _kind_or_text(state: DialogState, chosen: str) -> StepResult:
     """The kind question, unless the user already said which (信用修复)."""
     if "kind" in state.data:
-        kind = ObjectionKind(state.data["kind"]).label
+        kind = KIND_LABELS[state.data["kind"]]
         return state.at("text"), [f"{chosen}\n异议类型：{kind}。{ASK_TEXT}"]
     return state, [f"{chosen}\n{ASK_KIND}"]
 
@@ -167,12 +146,12 @@ async def choose_domain(state: DialogState, turn: Turn) -> StepResult:
 
 
 async def choose_kind(state: DialogState, turn: Turn) -> StepResult:
-    index = pick_number(turn.text, len(KINDS))
-    kind = KINDS[index] if index is not None else None
+    index = pick_number(turn.text, len(KIND_CHOICES))
+    kind = KIND_CHOICES[index][0] if index is not None else None
     kind = kind or next((k for w, k in KIND_WORDS.items() if w in turn.word), None)
     if kind is None:
         return state, [f"没有看懂这个类型。{ASK_KIND}"]
-    return state.at("text", kind=kind.value), [ASK_TEXT]
+    return state.at("text", kind=kind), [ASK_TEXT]
 
 
 async def describe_objection(state: DialogState, turn: Turn) -> StepResult:
@@ -206,7 +185,7 @@ def _extension(data: bytes) -> str:
 
 
 def summary(state: DialogState) -> str:
-    kind = ObjectionKind(state.data["kind"]).label
+    kind = KIND_LABELS[state.data["kind"]]
     return (
         f"请确认异议：\n对象：{state.data['subject']}\n类型：{kind}\n"
         f"说明：{state.data['text']}\n照片：{len(state.data['photos'])}张\n"
@@ -218,7 +197,6 @@ async def confirm(state: DialogState, turn: Turn) -> StepResult:
     if turn.word not in YES_WORDS:
         return state, ["请回复“确认”提交异议，或回复“取消”放弃。"]
     data = state.data
-    await require_scope(turn.user.id, data["enterprise_id"], "objections")
 
     async def submit() -> dict[str, Any]:
         images = []
@@ -230,11 +208,18 @@ async def confirm(state: DialogState, turn: Turn) -> StepResult:
                 )
             images.append((photo["filename"], content))
         objection = await submit_objection(
-            turn.redis, user_id=turn.user.id, enterprise_id=data["enterprise_id"],
-            kind=data["kind"], text=data["text"], record_id=data["record_id"],
-            report_id=data["report_id"], domain=data["domain"], images=images, channel="bot",
+            turn.redis,
+            user_id=turn.user_id,
+            enterprise_id=data["enterprise_id"],
+            kind=data["kind"],
+            text=data["text"],
+            record_id=data["record_id"],
+            report_id=data["report_id"],
+            domain=data["domain"],
+            images=images,
+            channel=CHANNEL,
             settings=turn.settings,
-        )  # fmt: skip
+        )
         return {"ticket_no": objection.ticket_no, "query_code": objection.query_code}
 
     done = await once(turn.redis, turn.once_key("objection"), submit)

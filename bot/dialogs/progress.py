@@ -5,57 +5,64 @@ A ready report can be sent again by replying with its number in the list.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from bot.dialogs import CHINA, StepResult, Turn, pick_number
-from bot.messages import OutboundMessage
 from bot.state import IDLE, DialogState
-from models.enums import ObjectionKind, ObjectionStatus, ReportStatus
-from models.objection import Objection
-from models.report import Report
-from services.objection_due import estimated_mark
-from services.objections import objections_for_user
+from services.errors import Forbidden
+from services.objections.due import estimated_mark
+from services.objections.lifecycle import objections_for_user
+from services.objections.views import objection_dict
+from services.reports.requests import history_for_user, report_for_user
+from services.wechat.messages import OutboundMessage
 
 NAME = "progress"
 TITLE = "办理进度"
 RECENT_REPORTS = 5
+READY = "ready"  # a report's status once it is issued (ReportStatus.READY)
+SUBMITTED = "submitted"  # a ticket's status until it is accepted (ObjectionStatus.SUBMITTED)
 EXPECT = {"resend": "请回复报告前的序号，例如：1；回复“取消”结束"}
 
 
-def _report_line(report: Report) -> str:
-    day = report.created_at.astimezone(CHINA).date()
+def _report_line(report: dict[str, Any]) -> str:
+    day = datetime.fromisoformat(report["created_at"]).astimezone(CHINA).date()
     return (
-        f"{report.number} {report.enterprise.name}\n"
-        f"   {day:%Y-%m-%d}申请，{ReportStatus(report.status).label}"
+        f"{report['report_no']} {report['enterprise']['name']}\n"
+        f"   {day:%Y-%m-%d}申请，{report['status_label']}"
     )
 
 
 async def _reports_part(turn: Turn) -> tuple[list[int], str]:
-    reports = (
-        await Report.filter(requester_id=turn.user.id)
-        .order_by("-created_at", "-id")
-        .limit(RECENT_REPORTS)
-        .prefetch_related("enterprise")
-    )
+    """The user's own requests, as the mini-program lists them: for the enterprises they still
+    may ask about."""
+    try:
+        history = await history_for_user(turn.settings, turn.user_id, None, 1, RECENT_REPORTS)
+    except Forbidden:  # bound to no enterprise with the reports scope
+        history = {"items": []}
+    reports = history["items"]
     if not reports:
         return [], "您还没有通过公众号申请过报告。回复“报告”即可申请。"
     lines = [f"{i} {_report_line(r)}" for i, r in enumerate(reports, start=1)]
-    return [r.id for r in reports], "您最近申请的报告：\n" + "\n".join(lines)
+    return [r["id"] for r in reports], "您最近申请的报告：\n" + "\n".join(lines)
 
 
-def _ticket_line(objection: Objection) -> str:
-    status = ObjectionStatus(objection.status)
-    due = objection.accept_due if status == ObjectionStatus.SUBMITTED else objection.resolve_due
-    what = "受理" if status == ObjectionStatus.SUBMITTED else "办结"
+def _ticket_line(ticket: dict[str, Any]) -> str:
+    submitted = ticket["status"]["code"] == SUBMITTED
+    due = date.fromisoformat(ticket["accept_due"] if submitted else ticket["resolve_due"])
+    what = "受理" if submitted else "办结"
     return (
-        f"{objection.ticket_no} {ObjectionKind(objection.kind).label}，"
-        f"{status.label}，{due:%Y-%m-%d}{estimated_mark(due)}前{what}"
+        f"{ticket['ticket_no']} {ticket['kind']['label']}，"
+        f"{ticket['status']['label']}，{due:%Y-%m-%d}{estimated_mark(due)}前{what}"
     )
 
 
 async def _tickets_part(turn: Turn) -> str | None:
-    tickets = await objections_for_user(turn.user.id, open_only=True)
+    tickets = await objections_for_user(turn.user_id, open_only=True)
     if not tickets:
         return None
-    return "您的异议（办理中）：\n" + "\n".join(_ticket_line(t) for t in tickets)
+    views = [objection_dict(t, turn.today, for_enterprise=True) for t in tickets]
+    return "您的异议（办理中）：\n" + "\n".join(_ticket_line(t) for t in views)
 
 
 async def start(turn: Turn) -> StepResult:
@@ -75,12 +82,12 @@ async def resend(state: DialogState, turn: Turn) -> StepResult:
     index = pick_number(turn.text, len(report_ids))
     if index is None:
         return state, [f"请回复报告前的序号（1至{len(report_ids)}），或回复“取消”。"]
-    report = await Report.get(id=report_ids[index], requester_id=turn.user.id)
-    if report.status != ReportStatus.READY:
+    report = await report_for_user(turn.settings, turn.user_id, report_ids[index])
+    if report["status"] != READY:
         return state, [
-            f"报告 {report.number} {ReportStatus(report.status).label}，出具后会自动发送给您。"
+            f"报告 {report['report_no']} {report['status_label']}，出具后会自动发送给您。"
         ]
-    card = OutboundMessage(openid=turn.msg.openid, kind="report", report_id=report.id)
+    card = OutboundMessage(openid=turn.msg.openid, kind="report", report_id=report["id"])
     return IDLE, [card]
 
 

@@ -10,10 +10,9 @@ from datetime import date
 from typing import Any
 
 from bot.dialogs import (
-    Acting,
+    CHANNEL,
     StepResult,
     Turn,
-    enterprises_for,
     not_allowed_text,
     numbered,
     pick_number,
@@ -33,26 +32,24 @@ from bot.understand import REQUEST_SLOTS
 from bot.understand.normalise import normalise
 from bot.understand.slots import extract, recent_span
 from config.catalogue import DOMAINS_BY_NUMBER
-from models.enums import ReportPurpose
-from services.access import require_scope
-from services.audit import append_audit
+from services.access import Acting, Actor, enterprises_for
 from services.errors import InvalidRequest
-from services.reports import ReportRequest, request_report
-from services.span import check_span
+from services.reports.requests import PURPOSE_CHOICES, ReportAsk, request_report
+from services.reports.span import check_span
 
 NAME = "report"
 TITLE = "申请报告"
 DOING = "申请报告"
 
 LIST_WORDS = frozenset({"领域", "清单", "列表", "领域清单", "查看清单"})
-PURPOSES = list(ReportPurpose)
+PURPOSE_LABELS = dict(PURPOSE_CHOICES)
 _PARTS = re.compile(r"[,，;；、/\s]+")
 _ADD = re.compile(r"加上|加入|增加|添加|再加|还要|补充")
 _REMOVE = re.compile(r"去掉|去除|不要|删掉|删除|减去|拿掉")
 
 DOMAINS_QUESTION = f"请选择核查领域：{DOMAINS_HELP}。"
 SPAN_QUESTION = f"请选择时间跨度：{SPAN_HELP}。"
-PURPOSE_QUESTION = "请选择报告用途（回复序号）：\n" + numbered([p.label for p in PURPOSES])
+PURPOSE_QUESTION = "请选择报告用途（回复序号）：\n" + numbered(list(PURPOSE_LABELS.values()))
 FillResult = tuple[DialogState, list[str]]
 # What each step expects, with an example, for a user who was not understood twice in a row.
 EXPECT = {
@@ -109,7 +106,7 @@ def _fill(state: DialogState, slots: dict[str, Any], today: date, text: str = ""
             notes.append(f"时间跨度：{span.start:%Y年%m月%d日}至{span.end:%Y年%m月%d日}。")
     if slots.get("purpose"):
         data["purpose"] = slots["purpose"]
-        notes.append(f"用途：{ReportPurpose(slots['purpose']).label}。")
+        notes.append(f"用途：{PURPOSE_LABELS[slots['purpose']]}。")
     return state.at(state.step, **data), notes
 
 
@@ -142,7 +139,7 @@ def _for_enterprise(acting: Acting, slots: dict[str, Any], today: date) -> StepR
 
 async def start(turn: Turn) -> StepResult:
     """The first question still open: one message can choose domains, span and purpose at once."""
-    acting, bound = await enterprises_for(turn.user.id, "reports")
+    acting, bound = await enterprises_for(turn.user_id, "reports")
     if not acting:
         return IDLE, [not_allowed_text(bound, DOING)]
     slots = _request_slots(turn)
@@ -202,13 +199,14 @@ async def choose_span(state: DialogState, turn: Turn) -> StepResult:
     return _next(state, [f"时间跨度：{span.start:%Y年%m月%d日}至{span.end:%Y年%m月%d日}。"])
 
 
-def _purpose(text: str) -> ReportPurpose | None:
-    index = pick_number(text, len(PURPOSES))
+def _purpose(text: str) -> str | None:
+    """The purpose's value, picked by its number or named by its label."""
+    index = pick_number(text, len(PURPOSE_CHOICES))
     if index is not None:
-        return PURPOSES[index]
-    for purpose in PURPOSES:
-        if purpose.label in text or text == purpose.value:
-            return purpose
+        return PURPOSE_CHOICES[index][0]
+    for value, label in PURPOSE_CHOICES:
+        if label in text or text == value:
+            return value
     return None
 
 
@@ -216,7 +214,7 @@ def summary(state: DialogState) -> str:
     return (
         f"请确认：\n企业：{_acting(state).name}\n领域：{describe(state.data['domains'])}\n"
         f"时间跨度：{_span_text(state)}\n"
-        f"用途：{ReportPurpose(state.data['purpose']).label}\n"
+        f"用途：{PURPOSE_LABELS[state.data['purpose']]}\n"
         "回复“确认”提交；要修改可直接说，例如“改成近五年”“加上消防”；回复“取消”放弃。"
     )
 
@@ -225,7 +223,7 @@ async def choose_purpose(state: DialogState, turn: Turn) -> StepResult:
     purpose = _purpose(turn.word)
     if purpose is None:
         return _by_slots(state, turn, PurposeNotUnderstood())
-    return _next(state.at("confirm", purpose=purpose.value), [])
+    return _next(state.at("confirm", purpose=purpose), [])
 
 
 async def confirm(state: DialogState, turn: Turn) -> StepResult:
@@ -239,30 +237,20 @@ async def confirm(state: DialogState, turn: Turn) -> StepResult:
     if not answer:
         return IDLE, ["好的，已放弃本次申请。回复“菜单”可查看其他服务。"]
     acting = _acting(state)
+    data = state.data
+    ask = ReportAsk(
+        acting.uscc, data["domains"], data["start"], data["end"], data["purpose"], False
+    )
 
-    async def submit() -> dict[str, str | int]:
-        # The binding is checked again: it may have been revoked while the user was choosing.
-        await require_scope(turn.user.id, acting.enterprise_id, "reports")
-        report = await request_report(
-            turn.redis,
-            ReportRequest(
-                uscc=acting.uscc,
-                domains=state.data["domains"],
-                start=state.data["start"],
-                end=state.data["end"],
-                purpose=state.data["purpose"],
-                channel="bot",
-                requester_id=turn.user.id,
-            ),
-            today=turn.today,
+    async def submit() -> dict[str, Any]:
+        # The use case checks the binding again: it may have been revoked while the user chose.
+        return await request_report(
+            turn.redis, Actor(user_id=turn.user_id), ask, CHANNEL, today=turn.today
         )
-        await append_audit(f"user:{turn.user.id}", "report.requested", "report", report.number,
-                           {"channel": "bot", "uscc": acting.uscc})  # fmt: skip
-        return {"report_id": report.id, "number": report.number}
 
     done = await once(turn.redis, turn.once_key("report"), submit)
     return IDLE, [
-        f"已受理，报告编号 {done['number']}，正在生成…\n生成后将发送报告图片和下载链接，请稍候。"
+        f"已受理，报告编号 {done['report_no']}，正在生成…\n生成后将发送报告图片和下载链接，请稍候。"
     ]
 
 

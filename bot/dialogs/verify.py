@@ -9,8 +9,8 @@ from bot.dialogs import StepResult, Turn
 from bot.state import IDLE, DialogState
 from services.errors import NotFound
 from services.ratelimit import check_rate
-from services.signing import SnapshotSigner
-from services.verification import verify_report
+from services.reports.signing import SnapshotSigner
+from services.reports.verification import verify_report
 
 NAME = "verify"
 TITLE = "验证报告"
@@ -66,10 +66,10 @@ def result_text(result: dict[str, Any]) -> str:
 
 
 async def _verify(state: DialogState, turn: Turn, found: tuple[str, str]) -> StepResult:
-    await check_rate(turn.redis, f"verify:bot:{turn.user.id}", VERIFY_PER_MINUTE)
+    await check_rate(turn.redis, f"verify:bot:{turn.user_id}", VERIFY_PER_MINUTE)
     signer = SnapshotSigner(turn.settings.report_signing_key)
     try:
-        result = await verify_report(*found, signer, actor=f"bot-user:{turn.user.id}")
+        result = await verify_report(*found, signer, actor=f"bot-user:{turn.user_id}")
     except NotFound as exc:
         return DialogState(NAME, "ask"), [f"{exc.message}。可重新发送，或回复“取消”。"]
     return IDLE, [result_text(result)]

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from config.catalogue import DOMAINS, EARLIEST_DATE
 from config.settings import Settings
-from models.enums import Channel, ObjectionKind, RelationKind, ReportPurpose
-from services.span import DEFAULT_YEARS
+from services.reports.span import DEFAULT_YEARS
 
 
 @dataclass(frozen=True)
@@ -22,13 +21,17 @@ class Fact:
     topics: tuple[str, ...]  # words that ask for it
 
 
-def _labels(enum: type[Channel | ObjectionKind | RelationKind | ReportPurpose]) -> str:
-    return "、".join(member.label for member in enum)
-
-
 def facts(settings: Settings) -> list[Fact]:
-    # The department data rules import the ORM: loaded when the facts are written, at warm().
-    from services.ingest_quality import LATE_AFTER_WORKING_DAYS
+    # The services below import the ORM: loaded when the facts are written, at warm().
+    from services.ingest.quality import LATE_AFTER_WORKING_DAYS
+    from services.objections.views import KIND_CHOICES
+    from services.reports.requests import CHANNEL_LABELS, PURPOSE_CHOICES, RELATION_LABELS
+
+    channel = dict(CHANNEL_LABELS)
+    web, mp, hall, terminal = (channel[c] for c in ("web", "miniprogram", "hall", "terminal"))
+    kinds = "、".join(label for _, label in KIND_CHOICES)
+    purposes = "、".join(label for _, label in PURPOSE_CHOICES)
+    relations = "、".join(RELATION_LABELS)
 
     earliest = f"{EARLIEST_DATE.year}年{EARLIEST_DATE.month}月{EARLIEST_DATE.day}日"
     examples = "、".join(d.name for d in DOMAINS if d.number in (15, 27, 37))
@@ -51,18 +54,18 @@ def facts(settings: Settings) -> list[Fact]:
              "报告出具后数据如有更新，核验时会提示。",
              ("更新", "同步", "及时", "最新", "实时", "推送", "新的处罚", "刚被处罚", "上传")),
         Fact("objection_due", "四、(三)",
-             f"对报告信息有异议，可申请{_labels(ObjectionKind)}：{settings.objection_accept_days}"
+             f"对报告信息有异议，可申请{kinds}：{settings.objection_accept_days}"
              f"个工作日内受理，受理后{settings.objection_resolve_days}个工作日内办结，信用修复"
              f"{settings.objection_repair_days}个工作日内办结。回复“异议”即可提出。",
              ("受理", "办结", "时限", "期限", "处理时间", "处理多久", "多久处理", "几天处理",
               "多久能处理", "要多久", "多久有结果", "几个工作日", "多长时间")),
         Fact("channels", "三、(三)",
-             f"线上可通过{Channel.WEB.label}、“科创资本通”网站、{Channel.MINIPROGRAM.label}"
-             f"和本公众号办理；线下可到{Channel.HALL.label}或{Channel.TERMINAL.label}办理。",
+             f"线上可通过{web}、“科创资本通”网站、{mp}"
+             f"和本公众号办理；线下可到{hall}或{terminal}办理。",
              ("哪里办", "在哪", "哪里", "哪儿", "渠道", "线下", "窗口", "网站", "小程序", "大厅",
               "自助终端", "线上", "去哪", "渝快办", "现场", "办理方式", "途径")),
         Fact("related", "二",
-             f"报告可包含关联企业（{_labels(RelationKind)}），用于企业及其关联企业的上市等活动；"
+             f"报告可包含关联企业（{relations}），用于企业及其关联企业的上市等活动；"
              "关联企业须由其法定代表人绑定或授权后才能纳入报告。",
              ("关联企业", "子公司", "分公司", "母公司", "控股股东", "集团", "分支机构", "下属")),
         Fact("responsible", "四、(二)",
@@ -71,7 +74,7 @@ def facts(settings: Settings) -> list[Fact]:
              ("谁负责", "负责", "责任", "数据来源", "哪来", "准不准", "准确", "谁提供", "出证机关",
               "责任部门", "来源")),
         Fact("use", "二",
-             f"专项信用报告（上市版）替代企业有无违法违规证明，用于{_labels(ReportPurpose)}等"
+             f"专项信用报告（上市版）替代企业有无违法违规证明，用于{purposes}等"
              "活动的信用信息参考；暂不能替代的证明事项依照相关法律法规办理。",
              ("用途", "作用", "替代", "代替", "有什么用", "能用来", "用来干", "可以用来", "用来",
               "干什么用", "无违法违规证明", "合规证明", "证明")),

@@ -11,7 +11,6 @@ import re
 
 from bot.parse_domains import SYNONYMS as DOMAIN_STEP_SYNONYMS
 from config.catalogue import DEPARTMENTS_BY_CODE, DOMAINS
-from models.enums import ReportPurpose
 
 # Intent -> (word, weight). A word found in the message adds its weight to the intent; the
 # strongest intent wins. Weights of 3 mark words that name the intent outright.
@@ -75,19 +74,20 @@ QUESTION_WORDS = (
     "为什么", "咋", "几年", "哪个", "多长",
 )  # fmt: skip
 
-PURPOSE_WORDS: dict[str, ReportPurpose] = {
+# Word -> the purpose's value (services.reports.requests.PURPOSE_CHOICES).
+PURPOSE_WORDS: dict[str, str] = {
     **dict.fromkeys(
         ("上市", "ipo", "挂牌", "新三板", "北交所", "科创板", "创业板", "主板", "港股", "首发",
          "申报上市"),
-        ReportPurpose.LISTING,
+        "listing",
     ),
     **dict.fromkeys(
-        ("再融资", "融资", "定增", "增发", "配股", "可转债"), ReportPurpose.REFINANCING
+        ("再融资", "融资", "定增", "增发", "配股", "可转债"), "refinancing"
     ),
-    **dict.fromkeys(("并购", "重组", "收购", "兼并", "借壳", "资产重组"), ReportPurpose.MERGER),
+    **dict.fromkeys(("并购", "重组", "收购", "兼并", "借壳", "资产重组"), "merger"),
     **dict.fromkeys(
         ("发债", "债券", "发行债券", "公司债", "企业债", "中期票据", "短融", "债务融资工具"),
-        ReportPurpose.BOND,
+        "bond",
     ),
 }  # fmt: skip
 

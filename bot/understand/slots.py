@@ -125,6 +125,6 @@ def extract(text: str, today: date) -> dict[str, Any]:
     slots.update(_span(text, today))
     purpose = _PURPOSE_RE.search(text.lower().replace("上市版", ""))  # the report's own name
     if purpose:
-        slots["purpose"] = PURPOSE_WORDS[purpose.group(0)].value
+        slots["purpose"] = PURPOSE_WORDS[purpose.group(0)]
     slots.update(_codes(text.upper()))
     return slots

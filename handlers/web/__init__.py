@@ -2,8 +2,8 @@
 
 Server-rendered Chinese pages (Jinja2, templates/web/) with one small stylesheet and script;
 its own middleware handles the cookie session, CSRF and error pages. Every rule is the services'
-(bindings, mp_reports, objections), the same the mini-program API and the bot call, with the
-channel recorded as `web`.
+(accounts.bindings, reports.requests, objections.lifecycle), the same the mini-program API and the
+bot call, with the channel recorded as `web`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aiohttp import web
 from handlers.keys import SETTINGS
 from handlers.web import auth, enterprises, objections, reports
 from handlers.web.session import PREFIX, render, session_of, web_middleware
-from services.bindings import bindings_overview
+from services.accounts.bindings import bindings_overview
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "web"
 

@@ -14,15 +14,21 @@ from handlers.web.session import (
     set_cookie,
     settings_of,
 )
-from services.errors import ServiceError
-from services.web_login import Callback, finish_oidc, finish_wechat, start_oidc, start_wechat
-from services.web_sessions import (
+from services.accounts.web_login import (
+    Callback,
+    finish_oidc,
+    finish_wechat,
+    start_oidc,
+    start_wechat,
+)
+from services.accounts.web_sessions import (
     COOKIE,
     LOGIN_COOKIE,
     LOGIN_TTL_S,
     create_web_session,
     end_web_session,
 )
+from services.errors import ServiceError
 
 FINISH = {"wechat": finish_wechat, "oidc": finish_oidc}
 

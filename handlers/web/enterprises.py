@@ -6,12 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers.json_api import path_id
 from handlers.keys import REDIS, WEB_DEMO_BINDING
 from handlers.mp_auth import client_ip
-from handlers.mp_common import path_id
 from handlers.web.session import PREFIX, render, see_other, session_of
 from models.enums import Channel
-from services.bindings import (
+from services.accounts.bindings import (
     bind_from_body,
     bindings_overview,
     invite_from_body,
@@ -70,7 +70,11 @@ async def redeem(request: web.Request) -> web.StreamResponse:
     form = await form_of(request)
     try:
         await redeem_from_body(
-            request.config_dict[REDIS], session_of(request).user_id, form, client_ip(request)
+            request.config_dict[REDIS],
+            session_of(request).user_id,
+            form,
+            client_ip(request),
+            Channel.WEB.value,
         )
     except ServiceError as exc:
         return await page(request, status=exc.status, redeem_error=exc)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.json_api import path_id
 from handlers.keys import REDIS
-from handlers.mp_common import path_id
 from handlers.objection_forms import INT32_MAX, positive_id, read_form, submit_from_form
 from handlers.web.session import PREFIX, render, see_other, session_of, settings_of
-from models.enums import Channel, ObjectionKind
-from services import objections
-from services.bindings import bindings_overview
+from models.enums import Channel
+from services.accounts.bindings import bindings_overview
 from services.errors import ServiceError
-from services.ingest import today_in_china
-from services.mp_reports import report_options
-from services.objection_attachments import MAX_IMAGE_BYTES, MAX_IMAGES
-from services.objection_views import objection_dict, record_dict
-from services.span import check_domains
+from services.ingest.push import today_in_china
+from services.objections import lifecycle
+from services.objections.attachments import MAX_IMAGE_BYTES, MAX_IMAGES
+from services.objections.views import KIND_CHOICES, objection_dict, record_dict
+from services.reports.requests import report_options
+from services.reports.span import check_domains
 
 LIMITS = {
     "count": MAX_IMAGES,
@@ -27,7 +27,7 @@ LIMITS = {
 
 
 async def mine(request: web.Request) -> web.Response:
-    rows = await objections.objections_for_user(session_of(request).user_id)
+    rows = await lifecycle.objections_for_user(session_of(request).user_id)
     today = today_in_china()
     items = [objection_dict(o, today, for_enterprise=True) for o in rows]
     return render(request, "objections.html", items=items)
@@ -50,9 +50,8 @@ async def new(request: web.Request, status: int = 200, **context: object) -> web
         check_domains([domain])
     records = []
     if enterprise_id is not None:
-        rows = await objections.records_open_to_objection(user_id, enterprise_id, domain)
+        rows = await lifecycle.records_open_to_objection(user_id, enterprise_id, domain)
         records = [record_dict(r) for r in rows]
-    kinds = [(k.value, k.label) for k in ObjectionKind]
     return render(
         request,
         "objection_new.html",
@@ -61,7 +60,7 @@ async def new(request: web.Request, status: int = 200, **context: object) -> web
         enterprise_id=enterprise_id,
         domain=domain,
         records=records,
-        kinds=kinds,
+        kinds=KIND_CHOICES,
         kind=query.get("kind", "correction"),
         report_id=query.get("report_id", ""),
         limits=LIMITS,
@@ -83,8 +82,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
 
 async def show(request: web.Request) -> web.Response:
     user_id = session_of(request).user_id
-    objection = await objections.objection_for_user(user_id, path_id(request))
-    events = await objections.objection_timeline(objection.id)
+    objection = await lifecycle.objection_for_user(user_id, path_id(request))
+    events = await lifecycle.objection_timeline(objection.id)
     view = objection_dict(objection, today_in_china(), for_enterprise=True, events=events)
     return render(request, "objection.html", o=view)
 
@@ -92,15 +91,15 @@ async def show(request: web.Request) -> web.Response:
 async def close(request: web.Request) -> web.StreamResponse:
     objection_id = path_id(request)
     note = str((await request.post()).get("note", ""))
-    await objections.close_by_user(
+    await lifecycle.close_by_user(
         request.config_dict[REDIS], session_of(request).user_id, objection_id, note=note
     )
     raise see_other(f"{PREFIX}/objections/{objection_id}")
 
 
 async def attachment(request: web.Request) -> web.Response:
-    objection = await objections.objection_for_user(session_of(request).user_id, path_id(request))
-    data, content_type = await objections.attachment(
+    objection = await lifecycle.objection_for_user(session_of(request).user_id, path_id(request))
+    data, content_type = await lifecycle.attachment(
         objection, path_id(request, "event_id"), path_id(request, "n"), settings_of(request)
     )
     return web.Response(

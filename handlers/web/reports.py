@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.json_api import ok, path_id
 from handlers.keys import REDIS
-from handlers.mp_common import ok, path_id
 from handlers.web.session import PREFIX, render, see_other, session_of, settings_of
 from handlers.web.views import SPAN_PRESETS, domain_groups, domain_names, report_body
 from models.enums import Channel, ReportStatus
-from services.bindings import bindings_overview
+from services.access import Actor
+from services.accounts.bindings import bindings_overview
 from services.errors import ServiceError
-from services.ingest import today_in_china
-from services.mp_reports import (
+from services.ingest.push import today_in_china
+from services.reports.requests import (
+    ReportAsk,
     history_for_user,
     page_params,
     related_preview,
     report_for_user,
     report_options,
-    request_for_user,
+    request_report,
 )
-from services.span import check_domains, check_span
+from services.reports.span import check_domains, check_span
 
 
 def _reporting(items: list[dict]) -> list[dict]:
@@ -81,10 +83,10 @@ async def create(request: web.Request) -> web.StreamResponse:
         "purpose": str(form.get("purpose", "listing")),
         "related": form.get("related") == "1",
     }
+    actor = Actor(user_id=session_of(request).user_id)
     try:
-        result = await request_for_user(
-            request.config_dict[REDIS], session_of(request).user_id, body, channel=Channel.WEB.value
-        )
+        ask = ReportAsk.from_body(body)
+        result = await request_report(request.config_dict[REDIS], actor, ask, Channel.WEB.value)
     except ServiceError as exc:
         return await new(request, status=exc.status, error=exc)
     raise see_other(f"{PREFIX}/reports/{result['id']}")

@@ -17,8 +17,8 @@ from aiohttp import web
 from config.settings import Settings
 from handlers.keys import REDIS, SETTINGS
 from handlers.templates_env import TEMPLATES
+from services.accounts.web_sessions import COOKIE, WebSession, csrf_matches, get_web_session
 from services.errors import ServiceError
-from services.web_sessions import COOKIE, WebSession, csrf_matches, get_web_session
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from multidict import MultiMapping
 
 from config.catalogue import DOMAINS_BY_NUMBER
 from services.errors import InvalidRequest
-from services.span import years_span
+from services.reports.span import years_span
 
 # The 40 domains in groups a person scans more easily than a list of forty (by the kind of
 # authority behind them); search and 全部 work across the groups.
