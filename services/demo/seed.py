@@ -91,6 +91,8 @@ RECORD_COLUMNS = (
 )
 # Rows that hang off enterprises, children first: the order in which replace=True empties them.
 DEMO_TABLES = (
+    "objection_claim",
+    "report_handover",
     "objection_event",
     "objection",
     "report",
