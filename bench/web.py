@@ -9,7 +9,8 @@ between the two servers for the maximum rate, then an open-loop schedule at half
 p50 and p99). Each page needs the session cookie (one Redis round trip), the user's bindings or
 the report (the database) and a Jinja2 render. Target: p99 under 20 ms at half the
 maximum rate. Scratch state: a temporary SQLite database, Redis database 10 unless --redis-url
-says otherwise (flushed before and after), ports 8114-8115 unless --port says otherwise.
+says otherwise (flushed before and after), ports 8114-8115 unless --port and --bare-port say
+otherwise.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def fetch(url: str, cookie: str) -> str:
 
 
 async def load_main(args: argparse.Namespace) -> None:
-    ports = {"yucredit": args.port, "bare": args.port + 1}
+    ports = {"yucredit": args.port, "bare": bare_port(args)}
     headers = {"Cookie": f"yc_web={args.cookie}"}
     results = {}
     for name, path in pages(args.report_id).items():
@@ -123,12 +124,12 @@ def run_bench(args: argparse.Namespace) -> dict[str, Figures]:
                     "--bare",
                     str(scratch / "bodies.json"),
                     "--port",
-                    str(args.port + 1),
+                    str(bare_port(args)),
                 ],
                 cwd=ROOT,
             )
         )
-        wait_for(f"http://127.0.0.1:{args.port + 1}/web/")
+        wait_for(f"http://127.0.0.1:{bare_port(args)}/web/")
         out = scratch / "results.json"
         subprocess.run(
             [
@@ -144,6 +145,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Figures]:
                 str(args.seconds),
                 "--port",
                 str(args.port),
+                "--bare-port",
+                str(bare_port(args)),
                 "--concurrency",
                 str(args.concurrency),
                 "--rounds",
@@ -191,9 +194,14 @@ def print_table(results: dict[str, Figures], args: argparse.Namespace) -> None:
     print(f"target p99 < {TARGET_P99_MS:g} ms at half the maximum rate: {verdict} ({worst:.2f} ms)")
 
 
+def bare_port(args: argparse.Namespace) -> int:
+    return args.bare_port or args.port + 1
+
+
 def main() -> None:
     parser = load_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=8114, help="the app's; the bare one is +1")
+    parser.add_argument("--port", type=int, default=8114, help="the app's")
+    parser.add_argument("--bare-port", type=int, help="the bare server's; default: --port + 1")
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL")
     parser.add_argument("--cookie", help=argparse.SUPPRESS)
     args = parser.parse_args()
